@@ -408,7 +408,12 @@ contract RunEscrow is IRunEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     function canClaim(uint256 runId, uint256 agentId) external view returns (bool eligible, uint256 reasons) {
         RunData storage run = _runs[runId];
         address poster = run.poster;
-        reasons = poster == address(0) ? ClaimReasons.RUN_NOT_FOUND : _runReasons(run);
+        if (poster == address(0)) {
+            reasons = ClaimReasons.RUN_NOT_FOUND;
+            if (paused()) reasons |= ClaimReasons.CLAIMS_PAUSED;
+        } else {
+            reasons = _runReasons(run);
+        }
         (, uint256 agentReasons) = _vault.eligibility(agentId, poster);
         reasons |= agentReasons;
         eligible = reasons == 0;
