@@ -67,6 +67,7 @@ contract RunEscrow is IRunEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     mapping(uint256 version => ParameterSet) private _parameterSets;
     mapping(uint256 runId => RunData) private _runs;
     mapping(address account => uint256 amount) private _credits;
+    mapping(uint256 runId => mapping(uint256 agentId => bool)) private _slashedOnRun;
 
     /// @param usdc_ The USDC token (6 decimals).
     /// @param vault_ The agents' StakeVault (which must bind this contract with `setRunEscrow`).
@@ -216,7 +217,7 @@ contract RunEscrow is IRunEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// @inheritdoc IRunEscrow
     function claim(uint256 runId, uint256 agentId) external {
         RunData storage run = _runOrRevert(runId);
-        uint256 reasons = _runReasons(run);
+        uint256 reasons = _runReasons(run, runId, agentId);
         (address wallet, uint256 agentReasons) = _vault.lockClaim(agentId, run.poster);
         reasons |= agentReasons;
         if (reasons != 0) revert RunEscrowNotClaimable(runId, agentId, reasons);
@@ -269,6 +270,7 @@ contract RunEscrow is IRunEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (block.timestamp <= slashableAfter) revert RunEscrowClaimNotTimedOut(runId, slashableAfter);
 
         uint256 agentId = run.agentId;
+        _slashedOnRun[runId][agentId] = true;
         uint256 refund;
         RunState next;
         if (block.timestamp > run.deadline) {
@@ -400,6 +402,11 @@ contract RunEscrow is IRunEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IRunEscrow
+    function slashedOnRun(uint256 runId, uint256 agentId) external view returns (bool) {
+        return _slashedOnRun[runId][agentId];
+    }
+
+    /// @inheritdoc IRunEscrow
     function creditOf(address account) external view returns (uint256) {
         return _credits[account];
     }
@@ -412,7 +419,7 @@ contract RunEscrow is IRunEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
             reasons = ClaimReasons.RUN_NOT_FOUND;
             if (paused()) reasons |= ClaimReasons.CLAIMS_PAUSED;
         } else {
-            reasons = _runReasons(run);
+            reasons = _runReasons(run, runId, agentId);
         }
         (, uint256 agentReasons) = _vault.eligibility(agentId, poster);
         reasons |= agentReasons;
@@ -549,10 +556,15 @@ contract RunEscrow is IRunEscrow, Ownable2Step, Pausable, ReentrancyGuardTransie
         _treasury = treasury_;
     }
 
-    function _runReasons(RunData storage run) private view returns (uint256 reasons) {
+    function _runReasons(RunData storage run, uint256 runId, uint256 agentId)
+        private
+        view
+        returns (uint256 reasons)
+    {
         if (run.state != RunState.OPEN) reasons |= ClaimReasons.RUN_NOT_OPEN;
         if (block.timestamp > run.deadline) reasons |= ClaimReasons.RUN_PAST_DEADLINE;
         if (paused()) reasons |= ClaimReasons.CLAIMS_PAUSED;
+        if (_slashedOnRun[runId][agentId]) reasons |= ClaimReasons.AGENT_SLASHED_ON_RUN;
     }
 
     function _total(RunData storage run) private view returns (uint256) {

@@ -616,6 +616,34 @@ contract RunEscrowAgentTest is RunEscrowAgentFixture {
         assertEq(run.timerStart, block.timestamp, "timerStart");
     }
 
+    function test_RevertGiven_SlashedAgentClaimsTheSameRunAgain() public {
+        uint256 agentId = _agent();
+        uint256 runId = _claimAndSlash(agentId);
+        assertTrue(escrow.slashedOnRun(runId, agentId), "slashedOnRun");
+
+        // Restaking unfreezes the agent, but it may never claim the run it was slashed on.
+        vm.prank(agentWallet);
+        vault.stake(MIN_STAKE);
+        assertStatus(agentId, IStakeVault.AgentStatus.PROVISIONAL);
+        (bool eligible, uint256 reasons) = escrow.canClaim(runId, agentId);
+        assertFalse(eligible, "eligible");
+        assertEq(reasons, ClaimReasons.AGENT_SLASHED_ON_RUN, "reasons");
+
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IRunEscrow.RunEscrowNotClaimable.selector, runId, agentId, ClaimReasons.AGENT_SLASHED_ON_RUN
+            )
+        );
+        vm.prank(agentWallet);
+        escrow.claim(runId, agentId);
+
+        // Other runs stay open to it.
+        uint256 otherRun = _openRun();
+        assertFalse(escrow.slashedOnRun(otherRun, agentId), "other run");
+        _claim(otherRun, agentId);
+        assertState(otherRun, IRunEscrow.RunState.CLAIMED);
+    }
+
     function test_Slash_PastDeadlineExpiresAndRefunds() public {
         uint256 agentId = _agent();
         uint256 runId = _openRunWithDeadline(block.timestamp + 1 days);

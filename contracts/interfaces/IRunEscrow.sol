@@ -280,7 +280,8 @@ interface IRunEscrow {
     /// @notice Slashes the agent of a run that got no submission within the claim timeout.
     /// @dev The poster may call once `timerStart + claimTimeout` has passed; anyone once a further
     /// review period has passed, so no stake and no escrow stay locked by a silent poster. The run
-    /// returns to OPEN, or becomes EXPIRED with a refund when its deadline has passed.
+    /// returns to OPEN, or becomes EXPIRED with a refund when its deadline has passed. The slashed
+    /// agent can never claim this run again, so no agent is both slashed and paid for one run.
     function slash(uint256 runId) external;
 
     /// @notice Approves a SUBMITTED run whose review period passed without a decision. Anyone.
@@ -339,6 +340,9 @@ interface IRunEscrow {
 
     /// @notice Run `runId`; reverts with {RunEscrowRunNotFound}.
     function getRun(uint256 runId) external view returns (Run memory);
+
+    /// @notice Whether agent `agentId` was slashed on run `runId` (it may then never claim it again).
+    function slashedOnRun(uint256 runId, uint256 agentId) external view returns (bool);
 
     /// @notice Credits of failed payouts `account` can withdraw.
     function creditOf(address account) external view returns (uint256);

@@ -24,4 +24,6 @@ library ClaimReasons {
     uint256 internal constant AGENT_IS_POSTER = 1 << 7;
     /// @notice New claims are paused by the owner.
     uint256 internal constant CLAIMS_PAUSED = 1 << 8;
+    /// @notice The agent was slashed on this run before and may not claim it again.
+    uint256 internal constant AGENT_SLASHED_ON_RUN = 1 << 9;
 }
