@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Benchmark (not a test; not part of script/test): the indexer's full backfill into Postgres,
+# beside raw eth_getLogs over the same ranges and raw bulk inserts of the same batches.
+# Starts its own anvil (.bin/anvil) on a free port, checks Postgres, builds and runs
+# crates/bench (bench-indexer) in release mode, prints the table and writes it to
+# bench/results/indexer.md. Extra arguments go to bench-indexer (see --help), e.g.
+#   bench/indexer.sh --events 20000 --rounds 1
+# Environment: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), RUST_LOG.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/runs-target}"
+export BENCH_PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+[ -x .bin/anvil ] || { echo "bench: .bin/anvil missing, run script/setup first" >&2; exit 1; }
+
+# Postgres: up, or started if this machine has a service for it.
+pg_host="$(sed -E 's#^[a-z]+://([^@/]*@)?([^:/?]+).*#\2#' <<<"$BENCH_PG_URL")"
+pg_port="$(sed -nE 's#^[a-z]+://([^@/]*@)?[^:/?]+:([0-9]+).*#\2#p' <<<"$BENCH_PG_URL")"
+pg_port="${pg_port:-5432}"
+pg_ready() { pg_isready -q -h "$pg_host" -p "$pg_port" 2>/dev/null; }
+if command -v pg_isready >/dev/null && ! pg_ready; then
+  say "Postgres is not answering on $pg_host:$pg_port; trying to start it"
+  if command -v service >/dev/null; then service postgresql start >/dev/null 2>&1 || true; fi
+  for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
+  pg_ready || { echo "bench: Postgres is not running at $pg_host:$pg_port" >&2; exit 1; }
+fi
+
+say "building bench-indexer (release)"
+cargo build --release --locked -p runs-bench --bin bench-indexer >&2
+
+# A free port from the OS, for an anvil of our own (never a fixed port).
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+log="$(mktemp -t bench-anvil.XXXXXX.log)"
+# A block gas limit far above mainnet's: hundreds of createAndFund per block.
+.bin/anvil --port "$port" --gas-limit 3000000000 --silent >"$log" 2>&1 &
+anvil_pid=$!
+trap 'kill "$anvil_pid" 2>/dev/null || true; wait "$anvil_pid" 2>/dev/null || true; rm -f "$log"' EXIT
+rpc="http://127.0.0.1:$port"
+for _ in $(seq 1 100); do
+  .bin/cast block-number --rpc-url "$rpc" >/dev/null 2>&1 && break
+  kill -0 "$anvil_pid" 2>/dev/null || { cat "$log" >&2; echo "bench: anvil exited" >&2; exit 1; }
+  sleep 0.1
+done
+say "anvil on $rpc (pid $anvil_pid)"
+
+mkdir -p bench/results
+out="bench/results/indexer.md"
+"$CARGO_TARGET_DIR/release/bench-indexer" --rpc-url "$rpc" "$@" >"$out.tmp"
+mv "$out.tmp" "$out"
+cat "$out"
+say "written to $out"

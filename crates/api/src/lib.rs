@@ -1,0 +1,335 @@
+//! The runs marketplace's REST API (SPEC §5): an axum [`router`] over the indexed [`Store`], with
+//! one [`ApiError`], an OpenAPI 3 document generated from the handlers ([`openapi`]), Prometheus
+//! metrics, CORS, a body limit and an `X-Indexed-Block` header on every response.
+//!
+//! The API only reads the database the indexer writes; it never talks to the indexer and holds no
+//! keys (`POST /api/runs/{id}/claim` returns an unsigned transaction). Time-dependent answers
+//! (agent status, claim eligibility) are evaluated at the latest indexed block's timestamp.
+//!
+//! Public API: [`ApiConfig`], [`ApiState`], [`ChainHead`], [`router`], [`openapi`], [`serve`],
+//! [`ApiError`] and the [`dto`] shapes.
+
+mod derive;
+pub mod dto;
+mod error;
+mod extract;
+mod format;
+mod handlers;
+mod metrics;
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    http::{HeaderName, HeaderValue, Method, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+use runs_db::{BlockRef, ChainParams, Store, read::RunFilter};
+use runs_primitives::Address;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{extract::Head, metrics::Metrics};
+
+/// The response header carrying the last indexed block.
+pub const INDEXED_BLOCK_HEADER: &str = "x-indexed-block";
+
+/// How the API is set up.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The chain whose index is served.
+    pub chain_id: u64,
+    /// The RunEscrow address, the `to` of claim transactions (None: the claim endpoint answers
+    /// 503 `SERVICE_UNAVAILABLE`).
+    pub run_escrow: Option<Address>,
+    /// `/ready` is 503 while the indexer is more than this many blocks behind the known head.
+    pub ready_max_lag: u64,
+    /// Origins allowed by CORS; `*` allows any; empty disables CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+impl ApiConfig {
+    /// Defaults for `chain_id`: no escrow, lag 10, CORS for any origin, 16 KiB bodies.
+    pub fn new(chain_id: u64) -> Self {
+        Self {
+            chain_id,
+            run_escrow: None,
+            ready_max_lag: 10,
+            cors_origins: vec!["*".to_owned()],
+            body_limit: 16 * 1024,
+        }
+    }
+}
+
+/// The chain head as last seen by whoever can see it (`runs serve --rpc-url` polls it); 0 means
+/// unknown. Cheap to clone; all clones share the value.
+#[derive(Debug, Clone, Default)]
+pub struct ChainHead(Arc<AtomicU64>);
+
+impl ChainHead {
+    /// Record the head.
+    pub fn set(&self, block: u64) {
+        self.0.store(block, Ordering::Relaxed);
+    }
+
+    /// The head, if known.
+    pub fn get(&self) -> Option<u64> {
+        Some(self.0.load(Ordering::Relaxed)).filter(|b| *b != 0)
+    }
+}
+
+/// Shared state of the handlers. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    config: ApiConfig,
+    head: ChainHead,
+    metrics: Metrics,
+    /// `COUNT(*)` per filter, valid for one indexed block: totals change only when the index
+    /// moves, and counting is the one part of a listing that grows with the table.
+    totals: Mutex<HashMap<RunFilter, (u64, u64)>>,
+    /// The chain parameters as of one indexed block (number and hash, so a reorg misses): they
+    /// change only when the index moves, and re-reading them cost every request a round trip.
+    params: Mutex<Option<(BlockRef, Option<ChainParams>)>>,
+}
+
+/// Entries kept in the totals cache before it is cleared.
+const TOTALS_CACHE_SIZE: usize = 4_096;
+
+impl ApiState {
+    /// State over `store` for `config.chain_id`; `head` is updated by the caller if it can see
+    /// the chain.
+    pub fn new(store: Store, config: ApiConfig, head: ChainHead) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                head,
+                metrics: Metrics::default(),
+                totals: Mutex::new(HashMap::new()),
+                params: Mutex::new(None),
+            }),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn config(&self) -> &ApiConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn chain_id(&self) -> u64 {
+        self.inner.config.chain_id
+    }
+
+    pub(crate) fn chain_head(&self) -> Option<u64> {
+        self.inner.head.get()
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The chain parameters at the indexed block `head`, read once per block.
+    pub(crate) async fn chain_params(&self, head: Head) -> Result<Option<ChainParams>, ApiError> {
+        let lock = || self.inner.params.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(block) = head.0
+            && let Some((at, params)) = lock().as_ref()
+            && *at == block
+        {
+            return Ok(params.clone());
+        }
+        let params = self.store().chain_params(self.chain_id()).await?;
+        if let Some(block) = head.0 {
+            *lock() = Some((block, params.clone()));
+        }
+        Ok(params)
+    }
+
+    pub(crate) fn cached_total(&self, filter: &RunFilter, block: u64) -> Option<u64> {
+        let totals = self.inner.totals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        totals.get(filter).filter(|(at, _)| *at == block).map(|(_, total)| *total)
+    }
+
+    pub(crate) fn cache_total(&self, filter: &RunFilter, block: u64, total: u64) {
+        let mut totals =
+            self.inner.totals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if totals.len() >= TOTALS_CACHE_SIZE {
+            totals.clear();
+        }
+        totals.insert(filter.clone(), (block, total));
+    }
+}
+
+/// The OpenAPI document's static part; paths and schemas come from the handlers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "runs marketplace API",
+        description = "Read API over the indexed RunEscrow and StakeVault contracts. Amounts are \
+strings of USDC base units (6 decimals), times ISO 8601 UTC, addresses EIP-55. Every response \
+carries `X-Indexed-Block`. Errors are `{error: {code, message}}`.",
+        license(name = "MIT")
+    ),
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        dto::RunStateName,
+        handlers::runs::SortName,
+        handlers::runs::OrderName
+    ))
+)]
+struct ApiDoc;
+
+fn api_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(handlers::runs::list_runs))
+        .routes(routes!(handlers::runs::get_run))
+        .routes(routes!(handlers::runs::claim_eligibility))
+        .routes(routes!(handlers::runs::claim))
+        .routes(routes!(handlers::agents::list_agents))
+        .routes(routes!(handlers::agents::get_agent))
+        .routes(routes!(handlers::agents::get_stake))
+        .routes(routes!(handlers::system::health))
+        .routes(routes!(handlers::system::ready))
+        .routes(routes!(handlers::system::metrics))
+}
+
+/// The OpenAPI 3 document of every endpoint, generated from the handlers' types.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = api_routes().split_for_parts();
+    doc.paths.paths.insert(
+        "/api/openapi.json".to_owned(),
+        utoipa::openapi::path::PathItem::new(
+            utoipa::openapi::HttpMethod::Get,
+            utoipa::openapi::path::OperationBuilder::new()
+                .operation_id(Some("openapi"))
+                .summary(Some("This OpenAPI document"))
+                .response(
+                    "200",
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description("The OpenAPI 3 document")
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(utoipa::openapi::ObjectBuilder::new()))
+                                .build(),
+                        ),
+                )
+                .build(),
+        ),
+    );
+    doc
+}
+
+/// The application: every endpoint, with metrics, the `X-Indexed-Block` header, CORS and the
+/// body limit.
+pub fn router(state: ApiState) -> Router {
+    let doc: Arc<str> = openapi().to_json().unwrap_or_default().into();
+    let (routes, _) = api_routes().split_for_parts();
+    let cors = cors_layer(&state.config().cors_origins);
+    let body_limit = state.config().body_limit;
+    routes
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = Arc::clone(&doc);
+                async move { ([(header::CONTENT_TYPE, "application/json")], doc.to_string()) }
+            }),
+        )
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), freshness))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(cors)
+        .with_state(state)
+}
+
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE])
+        .expose_headers([HeaderName::from_static(INDEXED_BLOCK_HEADER)]);
+    if origins.iter().any(|o| o == "*") {
+        layer.allow_origin(AllowOrigin::any())
+    } else {
+        let list: Vec<HeaderValue> =
+            origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+        layer.allow_origin(AllowOrigin::list(list))
+    }
+}
+
+/// Reads the indexed head once per request, hands it to the handler and stamps the response.
+async fn freshness(State(state): State<ApiState>, mut req: Request, next: Next) -> Response {
+    let head = match state.store().indexed_head(state.chain_id()).await {
+        Ok(head) => Some(Head(head)),
+        Err(err) => {
+            tracing::warn!(target: "runs::api", error = %err, "cannot read the indexed head");
+            None
+        }
+    };
+    if let Some(head) = head {
+        req.extensions_mut().insert(head);
+    }
+    let mut response = next.run(req).await;
+    if let Some(head) = head {
+        response.headers_mut().insert(INDEXED_BLOCK_HEADER, HeaderValue::from(head.number()));
+    }
+    response
+}
+
+/// Counts and times every request by its route template (not the raw path, which would make
+/// one series per id).
+async fn observe(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics().observe(&method, &route, status, elapsed);
+    tracing::debug!(
+        target: "runs::api",
+        %method,
+        route,
+        status,
+        micros = elapsed.as_micros() as u64,
+        "request"
+    );
+    response.into_response()
+}
+
+/// Serve `router` on `listener` until `shutdown` resolves, then let in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,44 @@
+//! Typed bindings of the marketplace contracts, generated at compile time by `alloy::sol!` from
+//! the ABIs in `abi/`. Those files are build output, never edited by hand: `script/bindings`
+//! extracts them from the compiled contracts, and `script/bindings --check` (run by the test
+//! command) fails when they drift from `contracts/`.
+//!
+//! Besides the contract modules, [`decode_revert`] turns revert data from any of the contracts
+//! (or the USDC token behind them) into the error's name and named, human-readable fields.
+
+mod revert;
+
+pub use revert::{DecodedRevert, decode_revert};
+
+/// The ABI JSON of `StakeVault`.
+pub const STAKE_VAULT_ABI: &str = include_str!("../abi/StakeVault.json");
+/// The ABI JSON of `RunEscrow`.
+pub const RUN_ESCROW_ABI: &str = include_str!("../abi/RunEscrow.json");
+/// The ABI JSON of `MockUSDC` (a superset of the USDC surface the marketplace uses).
+pub const MOCK_USDC_ABI: &str = include_str!("../abi/MockUSDC.json");
+
+#[allow(missing_docs, clippy::too_many_arguments)]
+mod generated {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        StakeVault,
+        "abi/StakeVault.json"
+    );
+
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        RunEscrow,
+        "abi/RunEscrow.json"
+    );
+
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        MockUSDC,
+        "abi/MockUSDC.json"
+    );
+}
+
+pub use generated::{IRunEscrow, IStakeVault, MockUSDC, RunEscrow, StakeVault};

@@ -1,0 +1,693 @@
+//! `runs devnet`: the whole system in one command, for demos and local development. Starts Anvil
+//! (or uses `--rpc-url`), deploys the contracts with a MockUSDC, seeds agents and runs in every
+//! state, then indexes the chain and serves the REST API from this one process until Ctrl-C or
+//! SIGTERM, when it stops the API (letting requests finish), the indexer and Anvil, and exits 0.
+//!
+//! The deployment manifest: with the Anvil started here the chain is brand new, so
+//! `<deployments>/<chainId>.json` is overwritten (whatever it described died with the previous
+//! node). With `--rpc-url` an existing manifest whose RunEscrow has code on that chain is reused
+//! (and the chain is seeded only if it has no runs yet); a manifest whose contracts are not on the
+//! chain describes an earlier node and is replaced.
+//!
+//! The database: `DATABASE_URL` / `--database-url` (Postgres or `sqlite://PATH`), else the SQLite
+//! file `.runs/devnet-<chainId>.db`. An index left there by an earlier devnet chain (its checkpoint
+//! block is not on this chain) is cleared for this chain id before indexing.
+
+use std::{
+    future::Future,
+    io::Write,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    network::EthereumWallet,
+    node_bindings::{Anvil, AnvilInstance},
+    providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
+    transports::http::reqwest::Url,
+};
+use eyre::{WrapErr, bail, eyre};
+use runs_api::{ApiConfig, ApiState, ChainHead};
+use runs_bindings::RunEscrow;
+use runs_db::{BlockRef, Store};
+use runs_deployer::{DEV_CHAIN_ID, DeployConfig, UsdcSource};
+use runs_indexer::{Indexer, IndexerConfig};
+use runs_primitives::{DeploymentManifest, RunState, Usdc};
+use runs_seed::SeedReport;
+use tokio::sync::watch;
+
+use crate::args::{ManifestArgs, OutputArgs};
+
+/// MockUSDC minted to each of the dev accounts 1-9.
+const MINT_PER_ACCOUNT: u64 = 100_000;
+
+/// How long to wait for the indexer to reach the seeded head before printing the URLs anyway.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long each part may take to stop before it is abandoned.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Start Anvil, deploy, seed agents and runs in every state, and run the indexer and the REST API
+/// together until Ctrl-C.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DevnetArgs {
+    /// Port of the Anvil node to start on 127.0.0.1 (0: any free port).
+    #[arg(long, env = "RUNS_DEVNET_PORT", default_value_t = 8545)]
+    port: u16,
+
+    /// Use the dev node at this URL (Anvil or Hardhat, with the default funded accounts) instead
+    /// of starting one.
+    #[arg(long, env = "RUNS_DEVNET_RPC_URL", conflicts_with_all = ["port", "block_time", "anvil"])]
+    rpc_url: Option<Url>,
+
+    /// Seconds between blocks once seeded (Anvil interval mining) [default: a block per
+    /// transaction].
+    #[arg(long, env = "RUNS_DEVNET_BLOCK_TIME", value_name = "SECONDS")]
+    block_time: Option<u64>,
+
+    /// The anvil binary [default: .bin/anvil of the checkout, else anvil on PATH].
+    #[arg(long, env = "RUNS_ANVIL", value_name = "PATH")]
+    anvil: Option<PathBuf>,
+
+    /// Address the REST API listens on (port 0: any free port).
+    #[arg(long, env = "RUNS_LISTEN", default_value = "127.0.0.1:3000")]
+    api_listen: SocketAddr,
+
+    /// Database URL: postgres://… or sqlite://PATH [default: the SQLite file
+    /// .runs/devnet-<chainId>.db].
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+
+    #[command(flatten)]
+    manifest: ManifestArgs,
+
+    /// Deploy (and fund the dev accounts) but create no agents or runs.
+    #[arg(long)]
+    no_seed: bool,
+
+    /// The project to compile (the directory of foundry.toml) [default: the nearest one above the
+    /// current directory, else the checkout this binary was built from].
+    #[arg(long, env = "RUNS_PROJECT", value_name = "DIR")]
+    project: Option<PathBuf>,
+
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+impl DevnetArgs {
+    pub(crate) async fn run(self) -> eyre::Result<()> {
+        let (stop_tx, stop) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+
+        // Anvil lives in this frame: every return below (error or Ctrl-C) drops it, which stops
+        // the node.
+        let mut anvil = None;
+        let result = self.run_until_stopped(&stop, &mut anvil).await;
+        if let Some(node) = anvil.take() {
+            say("stopping anvil");
+            // Dropping the handle sends SIGTERM and waits for the process: blocking.
+            let _ = tokio::task::spawn_blocking(move || drop(node)).await;
+        }
+        match &result {
+            Ok(()) => say("stopped"),
+            Err(_) => say("stopped after an error"),
+        }
+        result
+    }
+
+    async fn run_until_stopped(
+        &self,
+        stop: &watch::Receiver<bool>,
+        anvil: &mut Option<AnvilInstance>,
+    ) -> eyre::Result<()> {
+        // 1. The node.
+        let (rpc_url, fresh) = match &self.rpc_url {
+            Some(url) => (url.clone(), false),
+            None => {
+                let bin = self.anvil_binary();
+                say(&format!("starting anvil ({}) on 127.0.0.1:{}", bin.display(), self.port));
+                let port = self.port;
+                let node = tokio::task::spawn_blocking(move || spawn_anvil(&bin, port))
+                    .await
+                    .wrap_err("the anvil task failed")??;
+                let url: Url = format!("http://127.0.0.1:{}", node.port()).parse()?;
+                *anvil = Some(node);
+                (url, true)
+            }
+        };
+        let signers = runs_seed::dev_signers();
+        let deployer = signers[0].address();
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signers[0].clone()))
+            .connect_http(rpc_url.clone())
+            .erased();
+        let chain_id = provider.get_chain_id().await.map_err(|err| {
+            eyre!("cannot reach the node at {rpc_url}: {err}")
+                .wrap_err("is it running? (--rpc-url / RUNS_DEVNET_RPC_URL)")
+        })?;
+        if runs_deployer::known_usdc(chain_id).is_some() {
+            bail!(
+                "chain {chain_id} is a public network: runs devnet only runs on dev chains (use \
+                 runs deploy, runs index and runs serve there)"
+            );
+        }
+
+        // 2. The database, early, so a bad URL fails before the slow steps.
+        let default_db = format!("sqlite://.runs/devnet-{chain_id}.db");
+        let database_url = self.database_url.clone().unwrap_or(default_db);
+        let store = Store::connect(Some(&database_url))
+            .await
+            .wrap_err("cannot open the database (--database-url / DATABASE_URL)")?;
+        store.migrate().await.wrap_err("running the database migrations")?;
+
+        // 3. The contracts.
+        let path = self.manifest.path(chain_id);
+        let (manifest, deployed) =
+            match unless_stopped(stop, self.deployment(&provider, chain_id, &path, fresh)).await {
+                Some(result) => result?,
+                None => return Ok(()),
+            };
+        if deployed && let Some(mock) = manifest.contracts.mock_usdc {
+            say(&format!("minting {MINT_PER_ACCOUNT} MockUSDC to each of dev accounts 1-9"));
+            let recipients: Vec<_> =
+                signers[1..].iter().map(|s| (s.address(), Usdc::whole(MINT_PER_ACCOUNT))).collect();
+            let mint =
+                runs_deployer::mint_mock_usdc(&provider, deployer, mock.address, &recipients);
+            match unless_stopped(stop, mint).await {
+                Some(result) => result.wrap_err("minting MockUSDC")?,
+                None => return Ok(()),
+            }
+        }
+
+        // 4. The seed.
+        let report = if self.no_seed {
+            None
+        } else {
+            let escrow = RunEscrow::new(manifest.contracts.run_escrow.address, &provider);
+            let runs = escrow.runCount().call().await.wrap_err("reading RunEscrow.runCount")?;
+            if runs.is_zero() {
+                say("seeding agents and runs (moves the chain's clock forward about 31 days)");
+                let started = Instant::now();
+                let mut progress = |step: &str| say(&format!("  seeding: {step}"));
+                let seeding = runs_seed::seed(&rpc_url, &manifest, &signers, &mut progress);
+                let report = match unless_stopped(stop, seeding).await {
+                    Some(result) => result.wrap_err("seeding the devnet")?,
+                    None => return Ok(()),
+                };
+                say(&format!(
+                    "seeded {} agents and {} runs in {:.1} s",
+                    report.agents.len(),
+                    report.runs.len(),
+                    started.elapsed().as_secs_f64()
+                ));
+                Some(report)
+            } else {
+                say(&format!("the chain already has {runs} runs: not seeding again"));
+                None
+            }
+        };
+        if let Some(seconds) = self.block_time.filter(|_| fresh) {
+            provider
+                .anvil_set_interval_mining(seconds)
+                .await
+                .wrap_err("switching anvil to interval mining (--block-time)")?;
+        }
+
+        // 5. The index: drop what an earlier chain with this id left, then index and serve.
+        clear_stale_index(&store, &provider, chain_id).await?;
+        let head = provider.get_block_number().await.wrap_err("reading the chain head")?;
+        let indexer_config = IndexerConfig {
+            poll_interval: Duration::from_millis(250),
+            request_timeout: Duration::from_secs(10),
+            ..IndexerConfig::default()
+        };
+        let indexer = Indexer::new(
+            runs_indexer::connect_http(rpc_url.clone()),
+            store.clone(),
+            &manifest,
+            indexer_config,
+        );
+        let mut indexer = tokio::spawn(indexer.run(stopped(stop.clone())));
+
+        let chain_head = ChainHead::default();
+        chain_head.set(head);
+        let poller = tokio::spawn(poll_head(provider.clone(), chain_head.clone(), stop.clone()));
+
+        let mut config = ApiConfig::new(chain_id);
+        config.run_escrow = Some(manifest.contracts.run_escrow.address);
+        let router = runs_api::router(ApiState::new(store.clone(), config, chain_head));
+        let listener =
+            tokio::net::TcpListener::bind(self.api_listen).await.wrap_err_with(|| {
+                format!("cannot listen on {} (in use? pass --api-listen)", self.api_listen)
+            })?;
+        let api_addr = listener.local_addr()?;
+        let mut server = tokio::spawn(runs_api::serve(listener, router, stopped(stop.clone())));
+
+        say(&format!("indexing up to block {head}"));
+        let synced = wait_indexed(&store, chain_id, head, &mut indexer, stop).await;
+        // A JoinHandle must not be awaited again once it has returned: remember which did.
+        let (mut indexer_done, mut server_done) = (false, false);
+        let outcome = match synced {
+            Synced::Yes => {
+                let urls =
+                    Urls { rpc: &rpc_url, api: api_addr, database: &database_url, manifest: &path };
+                self.print(&urls, &manifest, report.as_ref());
+                say("running; Ctrl-C stops");
+                tokio::select! {
+                    // A stop wins over the tasks ending because of it.
+                    biased;
+                    () = stopped(stop.clone()) => Ok(()),
+                    result = &mut indexer => {
+                        indexer_done = true;
+                        Err(task_error("the indexer", result))
+                    }
+                    result = &mut server => {
+                        server_done = true;
+                        Err(task_error("the API server", result))
+                    }
+                }
+            }
+            Synced::Stopped => Ok(()),
+            Synced::IndexerFailed(err) => {
+                indexer_done = true;
+                Err(err)
+            }
+        };
+
+        say("stopping the API and the indexer");
+        // Everything watching `stop` winds down on its own once it is set; on an error nobody set
+        // it, so the tasks are aborted instead.
+        if outcome.is_err() {
+            server.abort();
+            indexer.abort();
+        }
+        poller.abort();
+        if !server_done {
+            let _ = tokio::time::timeout(STOP_TIMEOUT, server).await;
+        }
+        if !indexer_done {
+            let _ = tokio::time::timeout(STOP_TIMEOUT, indexer).await;
+        }
+        store.close().await;
+        outcome
+    }
+
+    /// The deployment to use, and whether it was deployed now (see the module docs).
+    async fn deployment(
+        &self,
+        provider: &DynProvider,
+        chain_id: u64,
+        path: &Path,
+        fresh: bool,
+    ) -> eyre::Result<(DeploymentManifest, bool)> {
+        if path.is_file() && !fresh {
+            let existing = DeploymentManifest::load(path)
+                .wrap_err_with(|| format!("reading {}", path.display()))?;
+            let code = provider
+                .get_code_at(existing.contracts.run_escrow.address)
+                .await
+                .wrap_err("reading the RunEscrow code")?;
+            if existing.chain_id == chain_id && !code.is_empty() {
+                say(&format!("using the deployment in {}", path.display()));
+                return Ok((existing, false));
+            }
+            say(&format!(
+                "{} describes contracts that are not on this chain (an earlier node): replacing it",
+                path.display()
+            ));
+        }
+        let root = self.project_root()?;
+        say("compiling the contracts (solc-js can take a minute)");
+        let compile_root = root.clone();
+        let contracts = tokio::task::spawn_blocking(move || runs_deployer::compile(&compile_root))
+            .await
+            .wrap_err("the compiler task failed")?
+            .wrap_err_with(|| format!("compiling the contracts in {}", root.display()))?;
+        say(&format!("deploying MockUSDC, StakeVault and RunEscrow to chain {chain_id}"));
+        let config = DeployConfig {
+            usdc: UsdcSource::DeployMock,
+            commit: git_commit(&root),
+            ..DeployConfig::default()
+        };
+        let deployer = runs_seed::dev_signers()[0].address();
+        let manifest = runs_deployer::deploy(provider, deployer, &contracts, &config)
+            .await
+            .wrap_err_with(|| format!("deploying to chain {chain_id}"))?;
+        manifest.save(path).wrap_err_with(|| format!("writing {}", path.display()))?;
+        say(&format!("wrote {}", path.display()));
+        Ok((manifest, true))
+    }
+
+    fn anvil_binary(&self) -> PathBuf {
+        if let Some(path) = &self.anvil {
+            return path.clone();
+        }
+        self.project_root()
+            .ok()
+            .map(|root| root.join(".bin/anvil"))
+            .filter(|path| path.is_file())
+            .unwrap_or_else(|| PathBuf::from("anvil"))
+    }
+
+    /// `--project`, else the nearest foundry.toml above the current directory, else the checkout
+    /// this binary was built from.
+    fn project_root(&self) -> eyre::Result<PathBuf> {
+        if let Some(dir) = &self.project {
+            if !(dir.join("foundry.toml").is_file() && dir.join("contracts").is_dir()) {
+                bail!("--project {}: no foundry.toml and contracts/ there", dir.display());
+            }
+            return Ok(dir.clone());
+        }
+        let cwd = std::env::current_dir().wrap_err("reading the current directory")?;
+        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let built_from = built_from.canonicalize().unwrap_or(built_from);
+        runs_deployer::find_project_root(&cwd)
+            .or_else(|| runs_deployer::find_project_root(&built_from))
+            .ok_or_else(|| {
+                eyre!(
+                    "cannot find the contracts to compile: run runs devnet inside the runs \
+                     checkout or pass --project DIR"
+                )
+            })
+    }
+
+    /// The result: where everything is, what was seeded, what to try. Stdout only.
+    fn print(&self, urls: &Urls<'_>, manifest: &DeploymentManifest, report: Option<&SeedReport>) {
+        let api = format!("http://{}", urls.api);
+        let database = redact_database_url(urls.database);
+        if self.output.json {
+            let seeded = report.map(|r| {
+                serde_json::json!({
+                    "agents": r.agents.iter().map(|a| serde_json::json!({
+                        "id": a.id.get(), "name": a.name, "wallet": a.wallet.to_checksum(None),
+                        "status": a.status.as_str(),
+                    })).collect::<Vec<_>>(),
+                    "runs": r.runs.iter().map(|run| serde_json::json!({
+                        "id": run.id.get(), "title": run.title, "state": run.state.as_str(),
+                    })).collect::<Vec<_>>(),
+                })
+            });
+            let summary = serde_json::json!({
+                "chainId": manifest.chain_id,
+                "rpcUrl": urls.rpc.as_str().trim_end_matches('/'),
+                "apiUrl": api,
+                "database": database,
+                "deployment": urls.manifest.display().to_string(),
+                "contracts": {
+                    "StakeVault": manifest.contracts.stake_vault.address.to_checksum(None),
+                    "RunEscrow": manifest.contracts.run_escrow.address.to_checksum(None),
+                    "USDC": manifest.usdc.to_checksum(None),
+                },
+                "seeded": seeded,
+            });
+            println!("{summary}");
+            return;
+        }
+        let c = &manifest.contracts;
+        println!("runs devnet is up on chain {}", manifest.chain_id);
+        println!("  RPC         {}", urls.rpc.as_str().trim_end_matches('/'));
+        println!("  API         {api}");
+        println!("  OpenAPI     {api}/api/openapi.json");
+        println!("  database    {database}");
+        println!("  deployment  {}", urls.manifest.display());
+        println!("  StakeVault  {}", c.stake_vault.address);
+        println!("  RunEscrow   {}", c.run_escrow.address);
+        println!("  MockUSDC    {}", manifest.usdc);
+        let signers = runs_seed::dev_signers();
+        println!(
+            "  accounts    Anvil's dev accounts; 0 deployed (owner, treasury), 1-9 hold MockUSDC"
+        );
+        if let Some(report) = report {
+            for (i, name) in ["alice", "bob", "carol"].iter().enumerate() {
+                println!("  poster      {name:<7} account {}  {}", i + 1, signers[i + 1].address());
+            }
+            for agent in &report.agents {
+                println!(
+                    "  agent {:<4}  {:<7} {:<12} {}",
+                    agent.id.get(),
+                    agent.name,
+                    agent.status.as_str(),
+                    agent.wallet
+                );
+            }
+            let mut states = Vec::new();
+            for state in RunState::ALL {
+                let n = report.runs_in(*state).count();
+                if n > 0 {
+                    states.push(format!("{n} {state}"));
+                }
+            }
+            println!("  runs        {} seeded: {}", report.runs.len(), states.join(", "));
+        }
+        let example_run = report
+            .and_then(|r| r.runs_in(RunState::Open).last().map(|run| run.id.get()))
+            .unwrap_or(1);
+        println!();
+        println!("try:");
+        println!("  curl {api}/health");
+        println!("  curl '{api}/api/runs?state=OPEN&limit=5'");
+        println!("  curl '{api}/api/runs?sort=reward&order=desc&minReward=100'");
+        println!("  curl {api}/api/runs/{example_run}");
+        println!("  curl '{api}/api/runs/{example_run}/claim-eligibility?agentId=2'");
+        println!("  curl {api}/api/agents");
+        println!("  curl {api}/api/agents/1");
+        println!(
+            "  runs run show {example_run} --rpc-url {}",
+            urls.rpc.as_str().trim_end_matches('/')
+        );
+        println!();
+        println!("Ctrl-C stops the API, the indexer and anvil.");
+    }
+}
+
+/// Where the running pieces are.
+struct Urls<'a> {
+    rpc: &'a Url,
+    api: SocketAddr,
+    database: &'a str,
+    manifest: &'a Path,
+}
+
+/// Starts anvil on 127.0.0.1:`port` (chain 31337, Anvil's ten funded dev accounts). Blocking.
+fn spawn_anvil(bin: &Path, port: u16) -> eyre::Result<AnvilInstance> {
+    // Anvil that cannot bind exits, and alloy then waits out its whole start-up timeout: check
+    // first, to say what is wrong at once.
+    if port != 0 && std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        bail!(
+            "port {port} on 127.0.0.1 is in use (another anvil?): pass --port N (0 for any free \
+             port), or --rpc-url to use the node that is there"
+        );
+    }
+    Anvil::new()
+        .path(bin)
+        .host("127.0.0.1")
+        .port(port)
+        .chain_id(DEV_CHAIN_ID)
+        .timeout(30_000)
+        .try_spawn()
+        .map_err(|err| {
+            eyre!("cannot start anvil ({}): {err}", bin.display()).wrap_err(
+                "install Foundry (script/setup puts anvil in .bin/), or pass --anvil PATH",
+            )
+        })
+}
+
+/// If `store` holds an index of `chain_id` whose checkpoint block is not on this chain (an earlier
+/// devnet node with the same chain id), remove it, so the indexer starts from scratch instead of
+/// seeing a reorg deeper than its window.
+async fn clear_stale_index(
+    store: &Store,
+    provider: &DynProvider,
+    chain_id: u64,
+) -> eyre::Result<()> {
+    let Some(checkpoint) = store.checkpoint(chain_id).await? else { return Ok(()) };
+    let on_chain = provider
+        .get_block_by_number(checkpoint.number.into())
+        .await
+        .wrap_err("reading the checkpoint block")?;
+    if on_chain.is_some_and(|block| block.header.hash == checkpoint.hash) {
+        return Ok(());
+    }
+    let genesis = provider
+        .get_block_by_number(0.into())
+        .await
+        .wrap_err("reading the genesis block")?
+        .ok_or_else(|| eyre!("the node has no genesis block"))?;
+    let Some(lock) = store.try_lock_writer(chain_id).await? else {
+        bail!(
+            "another indexer is writing chain {chain_id} in this database: stop it, or pass \
+             another --database-url"
+        );
+    };
+    let genesis = BlockRef {
+        number: 0,
+        hash: genesis.header.hash,
+        parent_hash: genesis.header.parent_hash,
+        timestamp: genesis.header.timestamp,
+    };
+    // Rolling back to this chain's genesis deletes every event and row of the old chain and
+    // leaves a checkpoint the new chain extends.
+    let stats = store.rollback_to(chain_id, &genesis).await?;
+    lock.release().await?;
+    say(&format!(
+        "cleared an index of an earlier chain {chain_id} from the database ({} events)",
+        stats.events_deleted
+    ));
+    Ok(())
+}
+
+/// How waiting for the first full index ended.
+enum Synced {
+    Yes,
+    Stopped,
+    IndexerFailed(eyre::Report),
+}
+
+/// Waits until the indexer has committed `head` (or [`SYNC_TIMEOUT`] passes: it carries on in the
+/// background then).
+async fn wait_indexed(
+    store: &Store,
+    chain_id: u64,
+    head: u64,
+    indexer: &mut tokio::task::JoinHandle<runs_indexer::Result<()>>,
+    stop: &watch::Receiver<bool>,
+) -> Synced {
+    let started = Instant::now();
+    loop {
+        if *stop.borrow() {
+            return Synced::Stopped;
+        }
+        if indexer.is_finished() {
+            return Synced::IndexerFailed(task_error("the indexer", indexer.await));
+        }
+        if let Ok(Some(checkpoint)) = store.checkpoint(chain_id).await
+            && checkpoint.number >= head
+        {
+            return Synced::Yes;
+        }
+        if started.elapsed() > SYNC_TIMEOUT {
+            tracing::warn!(target: "runs::devnet", head, "the indexer has not reached the head yet");
+            return Synced::Yes;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A background task's end as an error (it should only end when asked to stop).
+fn task_error<E: Into<eyre::Report>>(
+    what: &str,
+    result: Result<Result<(), E>, tokio::task::JoinError>,
+) -> eyre::Report {
+    match result {
+        Ok(Ok(())) => eyre!("{what} stopped unexpectedly"),
+        Ok(Err(err)) => err.into().wrap_err(format!("{what} failed")),
+        Err(err) => eyre!("{what} panicked: {err}"),
+    }
+}
+
+/// Keeps `head` at the node's block number, for `/ready` and the lag metric.
+async fn poll_head(provider: DynProvider, head: ChainHead, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Ok(block) = provider.get_block_number().await {
+            head.set(block);
+        }
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Runs `work` unless a stop is requested first (then `None`; `work` is dropped).
+async fn unless_stopped<T>(
+    stop: &watch::Receiver<bool>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = stopped(stop.clone()) => None,
+        out = work => Some(out),
+    }
+}
+
+/// Completes once a stop is requested.
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    // An error means the sender is gone, which only happens after it has sent.
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// A progress line on stderr (stdout carries only the result).
+fn say(message: &str) {
+    let _ = writeln!(std::io::stderr(), "devnet: {message}");
+}
+
+/// The database URL without a password, for printing.
+fn redact_database_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// `git rev-parse --short HEAD` in `root`, or `"unknown"` outside a git checkout.
+fn git_commit(root: &Path) -> String {
+    Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(root)
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|commit| commit.trim().to_owned())
+        .filter(|commit| !commit.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_are_not_printed() {
+        assert_eq!(
+            redact_database_url("postgres://runs:secret@db.example:5432/runs"),
+            "postgres://runs:***@db.example:5432/runs"
+        );
+        assert_eq!(
+            redact_database_url("sqlite://.runs/devnet-31337.db"),
+            "sqlite://.runs/devnet-31337.db"
+        );
+    }
+}

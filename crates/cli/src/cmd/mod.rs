@@ -1,0 +1,9 @@
+//! One module per subcommand.
+
+pub(crate) mod agent;
+pub(crate) mod db;
+pub(crate) mod deploy;
+pub(crate) mod devnet;
+pub(crate) mod index;
+pub(crate) mod run;
+pub(crate) mod serve;

@@ -1,0 +1,172 @@
+//! `runs serve`: the REST API over the indexed database (Postgres `DATABASE_URL` or the embedded
+//! SQLite file), until Ctrl-C or SIGTERM, letting in-flight requests finish.
+//!
+//! The chain served is `--chain-id`, else the RPC's chain id (with `--rpc-url`), else the only
+//! chain the database has indexed. With `--rpc-url` the chain head is polled so `/ready` and
+//! `/metrics` can report the indexer's lag; without it `/ready` only requires that something is
+//! indexed.
+
+use std::{net::SocketAddr, time::Duration};
+
+use alloy::{
+    providers::{Provider, ProviderBuilder},
+    transports::http::reqwest::Url,
+};
+use eyre::{WrapErr, bail};
+use runs_api::{ApiConfig, ApiState, ChainHead};
+use runs_db::Store;
+use runs_primitives::DeploymentManifest;
+
+use crate::args::ManifestArgs;
+
+/// Serve the REST API.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Database URL: postgres://… or sqlite://PATH. Without it: the SQLite file .runs/runs.db.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// Address to listen on.
+    #[arg(long, env = "RUNS_LISTEN", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+
+    /// The chain to serve (default: the RPC's chain, else the only chain in the database).
+    #[arg(long, env = "RUNS_CHAIN_ID")]
+    chain_id: Option<u64>,
+
+    /// JSON-RPC endpoint, polled for the chain head (for /ready and the lag metric). Optional.
+    #[arg(long, env = "RPC_URL")]
+    rpc_url: Option<Url>,
+
+    #[command(flatten)]
+    manifest: ManifestArgs,
+
+    /// Allowed CORS origins, comma-separated; `*` allows any, an empty value disables CORS.
+    #[arg(long, env = "RUNS_CORS_ORIGIN", default_value = "*", value_delimiter = ',')]
+    cors_origin: Vec<String>,
+
+    /// /ready answers 503 while the indexer is more than this many blocks behind the head.
+    #[arg(long, env = "RUNS_READY_MAX_LAG", default_value_t = 10)]
+    ready_max_lag: u64,
+
+    /// Largest request body in bytes.
+    #[arg(long, env = "RUNS_BODY_LIMIT", default_value_t = 16 * 1024)]
+    body_limit: usize,
+
+    /// Seconds between chain-head polls (with --rpc-url).
+    #[arg(long, env = "RUNS_HEAD_POLL_SECS", default_value_t = 2)]
+    head_poll_secs: u64,
+}
+
+impl ServeArgs {
+    pub(crate) async fn run(self) -> eyre::Result<()> {
+        let store = Store::connect_reader(self.database_url.as_deref())
+            .await
+            .wrap_err("cannot open the database (--database-url / DATABASE_URL)")?;
+        store.migrate().await.wrap_err("running the database migrations")?;
+
+        let provider =
+            self.rpc_url.clone().map(|url| ProviderBuilder::new().connect_http(url).erased());
+        let chain_id = match (self.chain_id, &provider) {
+            (Some(id), _) => id,
+            (None, Some(provider)) => provider.get_chain_id().await.wrap_err_with(|| {
+                format!(
+                    "cannot reach the RPC at {} to read the chain id",
+                    redact(self.rpc_url.as_ref())
+                )
+            })?,
+            (None, None) => {
+                let chains = store.indexed_chains().await.wrap_err("reading the indexed chains")?;
+                match chains.as_slice() {
+                    [only] => *only,
+                    [] => bail!(
+                        "the database has nothing indexed yet: pass --chain-id (or --rpc-url), or \
+                         run `runs index` first"
+                    ),
+                    many => bail!(
+                        "the database holds several chains ({many:?}): pass --chain-id to pick one"
+                    ),
+                }
+            }
+        };
+
+        let manifest_path = self.manifest.path(chain_id);
+        let run_escrow = if manifest_path.is_file() {
+            let manifest = DeploymentManifest::load(&manifest_path)
+                .wrap_err_with(|| format!("reading {}", manifest_path.display()))?;
+            Some(manifest.contracts.run_escrow.address)
+        } else {
+            tracing::warn!(
+                target: "runs::api",
+                path = %manifest_path.display(),
+                "no deployment manifest: POST /api/runs/{{id}}/claim will answer 503"
+            );
+            None
+        };
+
+        let head = ChainHead::default();
+        if let Some(provider) = provider {
+            let head = head.clone();
+            let every = Duration::from_secs(self.head_poll_secs.max(1));
+            tokio::spawn(async move {
+                loop {
+                    match provider.get_block_number().await {
+                        Ok(block) => head.set(block),
+                        Err(err) => {
+                            tracing::warn!(target: "runs::api", %err, "cannot read the chain head")
+                        }
+                    }
+                    tokio::time::sleep(every).await;
+                }
+            });
+        }
+
+        let config = ApiConfig {
+            chain_id,
+            run_escrow,
+            ready_max_lag: self.ready_max_lag,
+            cors_origins: self.cors_origin.into_iter().filter(|o| !o.is_empty()).collect(),
+            body_limit: self.body_limit,
+        };
+        let router = runs_api::router(ApiState::new(store.clone(), config, head));
+        let listener = tokio::net::TcpListener::bind(self.listen)
+            .await
+            .wrap_err_with(|| format!("cannot listen on {}", self.listen))?;
+        let local = listener.local_addr()?;
+        tracing::info!(target: "runs::api", %local, chain_id, "serving");
+        // The one result line: scripts read the bound address from it (`--listen 127.0.0.1:0`).
+        println!("listening on http://{local} (chain {chain_id})");
+        runs_api::serve(listener, router, shutdown_signal()).await.wrap_err("the server failed")?;
+        store.close().await;
+        Ok(())
+    }
+}
+
+/// The URL without credentials or path, for error messages.
+fn redact(url: Option<&Url>) -> String {
+    url.map_or_else(String::new, |u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("?")))
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the `runs` binary: `runs deploy` and the wallet commands, against Anvil.
+
+// Tests print their random seeds and timings so that a failure can be replayed.
+#![allow(clippy::print_stderr)]
+
+mod deploy;
+mod devnet;
+mod index;
+mod wallet;

@@ -1,0 +1,480 @@
+//! The read side of the store, for the REST API: filtered and sorted run listings (offset pages or
+//! keyset pages), one run with its event history, agents and their slash history, the parameters
+//! and the indexed head. Reads never open a write transaction, so they never wait for the indexer.
+//!
+//! Every statement is assembled from constant SQL fragments chosen by `match` on typed filters and
+//! sort keys, with every value bound ([`sqlx::QueryBuilder::push_bind`]); no input text ever
+//! reaches the SQL. Each combination of filters is a distinct, cached prepared statement, so the
+//! planner sees concrete predicates and uses the `runs_*_idx` indexes.
+
+use runs_primitives::{AgentId, ChainEvent, RunId, RunState, Usdc};
+use sqlx::QueryBuilder;
+
+use crate::{
+    AgentRow, BlockRef, ChainParams, Result, RunRow, Store,
+    codec::{RawAgent, RawBlock, RawEvent, RawParams, RawRun, addr_text, amount_text, int, uint},
+};
+
+/// Which runs a listing returns (all fields optional; `None` = no constraint).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RunFilter {
+    /// Only runs in this state.
+    pub state: Option<RunState>,
+    /// Only runs whose reward is at least this.
+    pub min_reward: Option<Usdc>,
+    /// Only runs whose reward is at most this.
+    pub max_reward: Option<Usdc>,
+    /// Only runs created by this poster.
+    pub poster: Option<runs_primitives::Address>,
+    /// Only runs held (or last held) by this agent.
+    pub claimed_by: Option<AgentId>,
+}
+
+/// The column a listing is ordered by; ties are broken by run id in the same direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum RunSort {
+    /// Block time of RunCreated.
+    #[default]
+    CreatedAt,
+    /// Reward.
+    Reward,
+    /// Deadline.
+    Deadline,
+}
+
+/// Ascending or descending.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum SortOrder {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    #[default]
+    Desc,
+}
+
+/// The sort value of one run, as a keyset cursor carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortValue {
+    /// `created_at` or `deadline` (unix seconds).
+    Time(u64),
+    /// `reward`.
+    Amount(Usdc),
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageStart {
+    /// Skip this many rows (page-number paging).
+    Offset(u64),
+    /// Start right after the row with this sort value and run id (keyset paging: as cheap for a
+    /// deep page as for the first).
+    After(SortValue, RunId),
+}
+
+/// One page request over the runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunQuery {
+    /// Which runs.
+    pub filter: RunFilter,
+    /// Ordered by.
+    pub sort: RunSort,
+    /// In which direction.
+    pub order: SortOrder,
+    /// Where the page starts.
+    pub start: PageStart,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// A run and what the read side joins to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunView {
+    /// The run.
+    pub run: RunRow,
+    /// The active stake of the run's agent (None without an agent).
+    pub agent_stake: Option<Usdc>,
+    /// That agent's stake pending withdrawal (which a slash can also take).
+    pub agent_pending: Option<Usdc>,
+}
+
+impl RunView {
+    /// This run's value for `sort`, for building the next keyset cursor.
+    pub fn sort_value(&self, sort: RunSort) -> SortValue {
+        match sort {
+            RunSort::CreatedAt => SortValue::Time(self.run.created_at),
+            RunSort::Reward => SortValue::Amount(self.run.reward),
+            RunSort::Deadline => SortValue::Time(self.run.deadline),
+        }
+    }
+}
+
+/// Backend-specific fragments; everything else in the statements is shared.
+struct Dialect {
+    /// Appended to a bound amount (Postgres compares `NUMERIC`, SQLite padded text).
+    numeric: &'static str,
+    run_select: &'static str,
+    run_count: &'static str,
+    agent_select: &'static str,
+    event_select: &'static str,
+    params_select: &'static str,
+}
+
+const PG: Dialect = Dialect {
+    numeric: "::numeric",
+    run_select: "SELECT r.run_id, r.poster, r.spec_uri, r.reward::text AS reward, \
+         r.fee::text AS fee, r.deadline, r.state, r.agent_id, r.agent_wallet, r.deliverable_uri, \
+         r.revision_count, r.max_revisions, r.claim_timeout, r.review_period, r.funded, \
+         r.claimed_at, r.submitted_at, r.timer_start, r.created_at, r.updated_at, \
+         r.created_block, r.updated_block, a.stake::text AS agent_stake, \
+         a.pending_unstake::text AS agent_pending \
+         FROM runs r LEFT JOIN agents a ON a.chain_id = r.chain_id AND a.agent_id = r.agent_id \
+         WHERE r.chain_id = ",
+    run_count: "SELECT COUNT(*) FROM runs r WHERE r.chain_id = ",
+    agent_select: "SELECT agent_id, wallet, metadata_uri, stake::text AS stake, \
+         pending_unstake::text AS pending_unstake, unstake_ready_at, staked_since, frozen, \
+         slashes, claims, completions, active_claims, volume::text AS volume, last_status, \
+         registered_at, updated_at, registered_block, updated_block FROM agents WHERE chain_id = ",
+    event_select: "SELECT block_number, block_hash, block_timestamp, tx_hash, log_index, address, \
+         kind, run_id, agent_id, payload::text AS payload FROM events WHERE chain_id = ",
+    params_select: "SELECT fee_bps, claim_timeout, review_period, min_stake::text AS min_stake, \
+         unstake_cooldown, strikes_to_ban, established_completions, established_age, treasury, \
+         paused FROM chain_params WHERE chain_id = ",
+};
+
+const SQLITE: Dialect = Dialect {
+    numeric: "",
+    run_select: "SELECT r.run_id, r.poster, r.spec_uri, r.reward, r.fee, r.deadline, r.state, \
+         r.agent_id, r.agent_wallet, r.deliverable_uri, r.revision_count, r.max_revisions, \
+         r.claim_timeout, r.review_period, r.funded, r.claimed_at, r.submitted_at, r.timer_start, \
+         r.created_at, r.updated_at, r.created_block, r.updated_block, a.stake AS agent_stake, \
+         a.pending_unstake AS agent_pending \
+         FROM runs r LEFT JOIN agents a ON a.chain_id = r.chain_id AND a.agent_id = r.agent_id \
+         WHERE r.chain_id = ",
+    run_count: "SELECT COUNT(*) FROM runs r WHERE r.chain_id = ",
+    agent_select: "SELECT agent_id, wallet, metadata_uri, stake, pending_unstake, \
+         unstake_ready_at, staked_since, frozen, slashes, claims, completions, active_claims, \
+         volume, last_status, registered_at, updated_at, registered_block, updated_block \
+         FROM agents WHERE chain_id = ",
+    event_select: "SELECT block_number, block_hash, block_timestamp, tx_hash, log_index, address, \
+         kind, run_id, agent_id, payload FROM events WHERE chain_id = ",
+    params_select: "SELECT fee_bps, claim_timeout, review_period, min_stake, unstake_cooldown, \
+         strikes_to_ban, established_completions, established_age, treasury, paused \
+         FROM chain_params WHERE chain_id = ",
+};
+
+/// Run `$body` once per backend with `$pool` the pool, `$db` the sqlx database type and `$d` the
+/// [`Dialect`]: the statements are written once and compiled for both.
+macro_rules! on_backend {
+    ($store:expr, |$pool:ident, $db:ident, $d:ident| $body:expr) => {{
+        if let Some($pool) = $store.pg_pool() {
+            type $db = sqlx::Postgres;
+            let $d = &PG;
+            $body
+        } else if let Some($pool) = $store.sqlite_pool() {
+            type $db = sqlx::Sqlite;
+            let $d = &SQLITE;
+            $body
+        } else {
+            unreachable!("a store is either Postgres or SQLite")
+        }
+    }};
+}
+
+/// One `runs` row joined with its agent's stake.
+#[derive(Debug, sqlx::FromRow)]
+struct RawRunView {
+    #[sqlx(flatten)]
+    run: RawRun,
+    agent_stake: Option<String>,
+    agent_pending: Option<String>,
+}
+
+impl RawRunView {
+    fn decode(&self) -> Result<RunView> {
+        let amount = |column, text: &Option<String>| {
+            text.as_deref().map(|t| crate::codec::parse_amount("agents", column, t)).transpose()
+        };
+        Ok(RunView {
+            run: self.run.decode()?,
+            agent_stake: amount("stake", &self.agent_stake)?,
+            agent_pending: amount("pending_unstake", &self.agent_pending)?,
+        })
+    }
+}
+
+/// Append the filter's predicates (after `WHERE r.chain_id = ?`).
+fn push_filter<DB>(qb: &mut QueryBuilder<DB>, d: &Dialect, filter: &RunFilter) -> Result<()>
+where
+    DB: sqlx::Database,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    if let Some(state) = filter.state {
+        qb.push(" AND r.state = ").push_bind(state.as_str().to_owned());
+    }
+    if let Some(min) = filter.min_reward {
+        qb.push(" AND r.reward >= ").push_bind(amount_text(min)).push(d.numeric);
+    }
+    if let Some(max) = filter.max_reward {
+        qb.push(" AND r.reward <= ").push_bind(amount_text(max)).push(d.numeric);
+    }
+    if let Some(poster) = filter.poster {
+        qb.push(" AND r.poster = ").push_bind(addr_text(poster));
+    }
+    if let Some(agent) = filter.claimed_by {
+        qb.push(" AND r.agent_id = ").push_bind(int("runs.agent_id", agent.get())?);
+    }
+    Ok(())
+}
+
+fn sort_column(sort: RunSort) -> &'static str {
+    match sort {
+        RunSort::CreatedAt => "r.created_at",
+        RunSort::Reward => "r.reward",
+        RunSort::Deadline => "r.deadline",
+    }
+}
+
+/// Append the keyset predicate, ORDER BY, LIMIT and OFFSET.
+fn push_page<DB>(qb: &mut QueryBuilder<DB>, d: &Dialect, query: &RunQuery) -> Result<()>
+where
+    DB: sqlx::Database,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let column = sort_column(query.sort);
+    let offset = match query.start {
+        PageStart::Offset(offset) => offset,
+        PageStart::After(value, run_id) => {
+            // A row comparison, which both backends evaluate against the (…, sort, run_id)
+            // indexes as a range scan.
+            qb.push(" AND (").push(column).push(", r.run_id) ");
+            qb.push(match query.order {
+                SortOrder::Asc => "> (",
+                SortOrder::Desc => "< (",
+            });
+            match value {
+                SortValue::Time(t) => qb.push_bind(int("cursor", t)?),
+                SortValue::Amount(a) => qb.push_bind(amount_text(a)).push(d.numeric),
+            };
+            qb.push(", ").push_bind(int("cursor", run_id.get())?).push(")");
+            0
+        }
+    };
+    qb.push(" ORDER BY ").push(column);
+    qb.push(match query.order {
+        SortOrder::Asc => " ASC, r.run_id ASC",
+        SortOrder::Desc => " DESC, r.run_id DESC",
+    });
+    qb.push(" LIMIT ").push_bind(i64::from(query.limit));
+    if offset > 0 {
+        qb.push(" OFFSET ").push_bind(int("offset", offset)?);
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Whether the database answers (`SELECT 1`).
+    pub async fn ping(&self) -> Result<()> {
+        on_backend!(self, |pool, Db, _d| {
+            sqlx::query_scalar::<Db, i32>("SELECT 1").fetch_one(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The chains that have a checkpoint, in id order.
+    pub async fn indexed_chains(&self) -> Result<Vec<u64>> {
+        let ids: Vec<i64> = on_backend!(self, |pool, Db, _d| {
+            sqlx::query_scalar::<Db, i64>("SELECT chain_id FROM checkpoint ORDER BY chain_id")
+                .fetch_all(pool)
+                .await?
+        });
+        ids.into_iter().map(|id| uint("checkpoint", "chain_id", id)).collect()
+    }
+
+    /// The last fully indexed block of `chain_id`, read without a transaction (the API's view of
+    /// freshness; [`Store::checkpoint`] is the writer's).
+    pub async fn indexed_head(&self, chain_id: u64) -> Result<Option<BlockRef>> {
+        let chain = int("chain_id", chain_id)?;
+        let raw: Option<RawBlock> = on_backend!(self, |pool, Db, _d| {
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT number, hash, parent_hash, timestamp FROM checkpoint WHERE chain_id = ",
+            );
+            qb.push_bind(chain);
+            qb.build_query_as::<RawBlock>().fetch_optional(pool).await?
+        });
+        raw.map(|b| b.decode("checkpoint")).transpose()
+    }
+
+    /// The parameters in force on `chain_id`, once any parameter event was indexed.
+    pub async fn chain_params(&self, chain_id: u64) -> Result<Option<ChainParams>> {
+        let chain = int("chain_id", chain_id)?;
+        let raw: Option<RawParams> = on_backend!(self, |pool, Db, d| {
+            let mut qb = QueryBuilder::<Db>::new(d.params_select);
+            qb.push_bind(chain);
+            qb.build_query_as::<RawParams>().fetch_optional(pool).await?
+        });
+        raw.map(|p| p.decode()).transpose()
+    }
+
+    /// One page of runs (at most `query.limit` rows), with their agents' stake.
+    pub async fn list_runs(&self, chain_id: u64, query: &RunQuery) -> Result<Vec<RunView>> {
+        let chain = int("chain_id", chain_id)?;
+        let raw: Vec<RawRunView> = on_backend!(self, |pool, Db, d| {
+            let mut qb = QueryBuilder::<Db>::new(d.run_select);
+            qb.push_bind(chain);
+            push_filter(&mut qb, d, &query.filter)?;
+            push_page(&mut qb, d, query)?;
+            qb.build_query_as::<RawRunView>().fetch_all(pool).await?
+        });
+        raw.iter().map(RawRunView::decode).collect()
+    }
+
+    /// How many runs match `filter`.
+    pub async fn count_runs(&self, chain_id: u64, filter: &RunFilter) -> Result<u64> {
+        let chain = int("chain_id", chain_id)?;
+        let count: i64 = on_backend!(self, |pool, Db, d| {
+            let mut qb = QueryBuilder::<Db>::new(d.run_count);
+            qb.push_bind(chain);
+            push_filter(&mut qb, d, filter)?;
+            qb.build_query_scalar::<i64>().fetch_one(pool).await?
+        });
+        uint("runs", "count", count)
+    }
+
+    /// One run with its agent's stake.
+    pub async fn get_run(&self, chain_id: u64, run_id: RunId) -> Result<Option<RunView>> {
+        let chain = int("chain_id", chain_id)?;
+        let id = int("runs.run_id", run_id.get())?;
+        let raw: Option<RawRunView> = on_backend!(self, |pool, Db, d| {
+            let mut qb = QueryBuilder::<Db>::new(d.run_select);
+            qb.push_bind(chain).push(" AND r.run_id = ").push_bind(id);
+            qb.build_query_as::<RawRunView>().fetch_optional(pool).await?
+        });
+        raw.as_ref().map(RawRunView::decode).transpose()
+    }
+
+    /// Every stored event about `run_id`, in chain order.
+    pub async fn run_events(&self, chain_id: u64, run_id: RunId) -> Result<Vec<ChainEvent>> {
+        let chain = int("chain_id", chain_id)?;
+        let id = int("events.run_id", run_id.get())?;
+        let raw: Vec<RawEvent> = on_backend!(self, |pool, Db, d| {
+            let mut qb = QueryBuilder::<Db>::new(d.event_select);
+            qb.push_bind(chain)
+                .push(" AND run_id = ")
+                .push_bind(id)
+                .push(" ORDER BY block_number, log_index");
+            qb.build_query_as::<RawEvent>().fetch_all(pool).await?
+        });
+        raw.iter().map(RawEvent::decode).collect()
+    }
+
+    /// The stored events of `kind` (a contract event name, e.g. `"StakeSlashed"`) about
+    /// `agent_id`, in chain order.
+    pub async fn agent_events(
+        &self,
+        chain_id: u64,
+        agent_id: AgentId,
+        kind: AgentEventKind,
+    ) -> Result<Vec<ChainEvent>> {
+        let chain = int("chain_id", chain_id)?;
+        let id = int("events.agent_id", agent_id.get())?;
+        let raw: Vec<RawEvent> = on_backend!(self, |pool, Db, d| {
+            let mut qb = QueryBuilder::<Db>::new(d.event_select);
+            qb.push_bind(chain)
+                .push(" AND agent_id = ")
+                .push_bind(id)
+                .push(" AND kind = ")
+                .push_bind(kind.name().to_owned())
+                .push(" ORDER BY block_number, log_index");
+            qb.build_query_as::<RawEvent>().fetch_all(pool).await?
+        });
+        raw.iter().map(RawEvent::decode).collect()
+    }
+
+    /// Whether `agent_id` was ever slashed on `run_id` (the escrow's `slashedOnRun`).
+    pub async fn slashed_on_run(
+        &self,
+        chain_id: u64,
+        run_id: RunId,
+        agent_id: AgentId,
+    ) -> Result<bool> {
+        let chain = int("chain_id", chain_id)?;
+        let run = int("events.run_id", run_id.get())?;
+        let agent = int("events.agent_id", agent_id.get())?;
+        let found: Option<i64> = on_backend!(self, |pool, Db, _d| {
+            let mut qb = QueryBuilder::<Db>::new("SELECT run_id FROM events WHERE chain_id = ");
+            qb.push_bind(chain)
+                .push(" AND run_id = ")
+                .push_bind(run)
+                .push(" AND agent_id = ")
+                .push_bind(agent)
+                .push(" AND kind = 'Slashed' LIMIT 1");
+            qb.build_query_scalar::<i64>().fetch_optional(pool).await?
+        });
+        Ok(found.is_some())
+    }
+
+    /// One page of agents by id.
+    pub async fn list_agents(
+        &self,
+        chain_id: u64,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<AgentRow>> {
+        let chain = int("chain_id", chain_id)?;
+        let offset = int("offset", offset)?;
+        let raw: Vec<RawAgent> = on_backend!(self, |pool, Db, d| {
+            let mut qb = QueryBuilder::<Db>::new(d.agent_select);
+            qb.push_bind(chain)
+                .push(" ORDER BY agent_id LIMIT ")
+                .push_bind(i64::from(limit))
+                .push(" OFFSET ")
+                .push_bind(offset);
+            qb.build_query_as::<RawAgent>().fetch_all(pool).await?
+        });
+        raw.iter().map(RawAgent::decode).collect()
+    }
+
+    /// How many agents are registered.
+    pub async fn count_agents(&self, chain_id: u64) -> Result<u64> {
+        let chain = int("chain_id", chain_id)?;
+        let count: i64 = on_backend!(self, |pool, Db, _d| {
+            let mut qb = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM agents WHERE chain_id = ");
+            qb.push_bind(chain);
+            qb.build_query_scalar::<i64>().fetch_one(pool).await?
+        });
+        uint("agents", "count", count)
+    }
+
+    /// One agent.
+    pub async fn get_agent(&self, chain_id: u64, agent_id: AgentId) -> Result<Option<AgentRow>> {
+        let chain = int("chain_id", chain_id)?;
+        let id = int("agents.agent_id", agent_id.get())?;
+        let raw: Option<RawAgent> = on_backend!(self, |pool, Db, d| {
+            let mut qb = QueryBuilder::<Db>::new(d.agent_select);
+            qb.push_bind(chain).push(" AND agent_id = ").push_bind(id);
+            qb.build_query_as::<RawAgent>().fetch_optional(pool).await?
+        });
+        raw.as_ref().map(RawAgent::decode).transpose()
+    }
+}
+
+/// The agent event kinds the read side lists (a closed set, so the kind is never user text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentEventKind {
+    /// `StakeVault.StakeSlashed`: the agent's slash history.
+    StakeSlashed,
+    /// `StakeVault.Staked`.
+    Staked,
+}
+
+impl AgentEventKind {
+    /// The contract event name stored in `events.kind`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::StakeSlashed => "StakeSlashed",
+            Self::Staked => "Staked",
+        }
+    }
+}

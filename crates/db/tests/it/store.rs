@@ -1,0 +1,576 @@
+//! The write API against both backends: migrations, exactly-once commits, atomicity, rollbacks,
+//! exact amounts and the writer lock.
+
+use std::time::Duration;
+
+use runs_db::{AgentRow, ChainParams, CreditRow, RangeCommit, RunRow, Snapshot, Store};
+use runs_primitives::{
+    Address, AgentId, AgentStatus, ChainEvent, MarketEvent, RunId, RunState, U256, Usdc,
+};
+
+use crate::support::{CHAIN, TestDb, at, backends, block};
+
+const POSTER: Address = Address::repeat_byte(0x11);
+const WALLET: Address = Address::repeat_byte(0x22);
+const TREASURY: Address = Address::repeat_byte(0x33);
+
+fn max_u96() -> Usdc {
+    Usdc::from_base_units((U256::from(1u8) << 96) - U256::from(1u8))
+}
+
+fn created(run: u64, reward: Usdc, fee: Usdc) -> MarketEvent {
+    MarketEvent::RunCreated {
+        run_id: RunId(run),
+        poster: POSTER,
+        spec_uri: format!("ipfs://spec-{run}"),
+        reward,
+        fee,
+        deadline: 1_800_000_000,
+        max_revisions: 2,
+        claim_timeout: 3_600,
+        review_period: 7_200,
+    }
+}
+
+/// A scripted history covering every event kind, one `Vec` per block from block 1.
+fn lifecycle() -> Vec<Vec<MarketEvent>> {
+    let agent = AgentId(1);
+    vec![
+        // 1: parameters.
+        vec![
+            MarketEvent::VaultParametersUpdated {
+                min_stake: Usdc::whole(20),
+                unstake_cooldown: 86_400,
+                strikes_to_ban: 3,
+                established_completions: 1,
+                established_age: 600,
+            },
+            MarketEvent::EscrowParametersUpdated {
+                version: 1,
+                fee_bps: 500,
+                claim_timeout: 3_600,
+                review_period: 7_200,
+            },
+            MarketEvent::TreasuryUpdated { previous: Address::ZERO, treasury: TREASURY },
+            MarketEvent::RunEscrowSet { run_escrow: Address::repeat_byte(0xe5) },
+        ],
+        // 2: an agent registers and stakes the minimum.
+        vec![
+            MarketEvent::AgentRegistered {
+                agent_id: agent,
+                wallet: WALLET,
+                metadata_uri: "ipfs://agent".into(),
+            },
+            MarketEvent::Staked {
+                agent_id: agent,
+                wallet: WALLET,
+                amount: Usdc::whole(20),
+                total_stake: Usdc::whole(20),
+            },
+            MarketEvent::AgentStatusChanged {
+                agent_id: agent,
+                previous: AgentStatus::Unverified,
+                current: AgentStatus::Provisional,
+            },
+        ],
+        // 3: run 1 created and funded.
+        vec![
+            created(1, Usdc::whole(100), Usdc::whole(5)),
+            MarketEvent::RunFunded { run_id: RunId(1), poster: POSTER, amount: Usdc::whole(105) },
+        ],
+        // 4: claimed.
+        vec![MarketEvent::Claimed { run_id: RunId(1), agent_id: agent, wallet: WALLET }],
+        // 5: started and submitted.
+        vec![
+            MarketEvent::WorkStarted { run_id: RunId(1), agent_id: agent },
+            MarketEvent::Submitted {
+                run_id: RunId(1),
+                agent_id: agent,
+                deliverable_uri: "ipfs://v0".into(),
+                revision_count: 0,
+            },
+        ],
+        // 6: revision requested.
+        vec![MarketEvent::RevisionRequested {
+            run_id: RunId(1),
+            agent_id: agent,
+            reason: "more".into(),
+            revision_count: 1,
+        }],
+        // 7: resubmitted.
+        vec![MarketEvent::Submitted {
+            run_id: RunId(1),
+            agent_id: agent,
+            deliverable_uri: "ipfs://v1".into(),
+            revision_count: 1,
+        }],
+        // 8: approved; the agent becomes ESTABLISHED.
+        vec![
+            MarketEvent::Approved {
+                run_id: RunId(1),
+                agent_id: agent,
+                wallet: WALLET,
+                reward: Usdc::whole(100),
+                fee: Usdc::whole(5),
+                on_timeout: false,
+            },
+            MarketEvent::AgentStatusChanged {
+                agent_id: agent,
+                previous: AgentStatus::Provisional,
+                current: AgentStatus::Established,
+            },
+        ],
+        // 9: run 2 with the largest uint96 reward, claimed.
+        vec![
+            created(2, max_u96(), Usdc::from_base_units(U256::MAX)),
+            MarketEvent::RunFunded { run_id: RunId(2), poster: POSTER, amount: max_u96() },
+            MarketEvent::Claimed { run_id: RunId(2), agent_id: agent, wallet: WALLET },
+        ],
+        // 10: the agent times out: slashed, run 2 reopens.
+        vec![
+            MarketEvent::StakeSlashed {
+                agent_id: agent,
+                run_id: RunId(2),
+                amount: Usdc::whole(20),
+                stake_after: Usdc::ZERO,
+                pending_after: Usdc::ZERO,
+                strikes: 1,
+            },
+            MarketEvent::AgentStatusChanged {
+                agent_id: agent,
+                previous: AgentStatus::Established,
+                current: AgentStatus::Frozen,
+            },
+            MarketEvent::Slashed {
+                run_id: RunId(2),
+                agent_id: agent,
+                poster: POSTER,
+                amount: Usdc::whole(20),
+                new_state: RunState::Open,
+                refund: Usdc::ZERO,
+            },
+        ],
+        // 11: run 3 cancelled; a failed payout becomes credit and is withdrawn in part.
+        vec![
+            created(3, Usdc::whole(9), Usdc::ZERO),
+            MarketEvent::RunCancelled { run_id: RunId(3), poster: POSTER, refund: Usdc::ZERO },
+            MarketEvent::CreditAdded { account: POSTER, run_id: RunId(3), amount: Usdc::whole(7) },
+            MarketEvent::CreditWithdrawn { account: POSTER, amount: Usdc::whole(2) },
+        ],
+        // 12: pause; the agent restakes (unfreezes), asks to unstake, withdraws; run 2 expires.
+        vec![
+            MarketEvent::Paused { account: TREASURY },
+            MarketEvent::Staked {
+                agent_id: agent,
+                wallet: WALLET,
+                amount: Usdc::whole(30),
+                total_stake: Usdc::whole(30),
+            },
+            MarketEvent::UnstakeRequested {
+                agent_id: agent,
+                amount: Usdc::whole(10),
+                total_stake: Usdc::whole(20),
+                total_pending: Usdc::whole(10),
+                ready_at: 1_700_100_000,
+            },
+            MarketEvent::StakeWithdrawn {
+                agent_id: agent,
+                wallet: WALLET,
+                amount: Usdc::whole(10),
+            },
+            MarketEvent::RunExpired { run_id: RunId(2), poster: POSTER, refund: max_u96() },
+        ],
+    ]
+}
+
+/// The events of blocks `from..=to` of `history`, on chain `fork`.
+fn events(history: &[Vec<MarketEvent>], from: u64, to: u64, fork: u8) -> Vec<ChainEvent> {
+    (from..=to)
+        .flat_map(|n| {
+            history[(n - 1) as usize]
+                .iter()
+                .enumerate()
+                .map(move |(i, e)| at(n, i as u64, fork, e.clone()))
+        })
+        .collect()
+}
+
+fn range(history: &[Vec<MarketEvent>], from: u64, to: u64, fork: u8) -> RangeCommit {
+    RangeCommit {
+        events: events(history, from, to, fork),
+        blocks: (from..=to).map(|n| block(n, fork)).collect(),
+        checkpoint: block(to, fork),
+        keep_blocks: 64,
+    }
+}
+
+/// Index the whole lifecycle in uneven ranges.
+async fn index_lifecycle(store: &Store) {
+    let history = lifecycle();
+    for (from, to) in [(1, 1), (2, 4), (5, 5), (6, 9), (10, 12)] {
+        store.commit_range(CHAIN, &range(&history, from, to, 0)).await.unwrap();
+    }
+}
+
+fn run(snapshot: &Snapshot, id: u64) -> &RunRow {
+    snapshot.runs.iter().find(|r| r.run_id == RunId(id)).unwrap()
+}
+
+async fn migrate_twice_is_a_noop(db: &TestDb) {
+    db.store.migrate().await.unwrap();
+    db.store.migrate().await.unwrap();
+    assert_eq!(db.store.snapshot(CHAIN).await.unwrap(), Snapshot::default());
+    assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), None);
+    assert!(db.store.recent_blocks(CHAIN).await.unwrap().is_empty());
+}
+
+async fn commit_applies_every_event_kind(db: &TestDb) {
+    index_lifecycle(&db.store).await;
+    let snap = db.store.snapshot(CHAIN).await.unwrap();
+    assert_eq!(snap.events.len(), lifecycle().iter().map(Vec::len).sum::<usize>());
+    assert_eq!(snap.events, events(&lifecycle(), 1, 12, 0));
+
+    let t = |n: u64| block(n, 0).timestamp;
+    assert_eq!(
+        *run(&snap, 1),
+        RunRow {
+            run_id: RunId(1),
+            poster: POSTER,
+            spec_uri: "ipfs://spec-1".into(),
+            reward: Usdc::whole(100),
+            fee: Usdc::whole(5),
+            deadline: 1_800_000_000,
+            state: RunState::Approved,
+            agent_id: Some(AgentId(1)),
+            agent_wallet: Some(WALLET),
+            deliverable_uri: Some("ipfs://v1".into()),
+            revision_count: 1,
+            max_revisions: 2,
+            claim_timeout: 3_600,
+            review_period: 7_200,
+            funded: true,
+            claimed_at: Some(t(4)),
+            submitted_at: Some(t(7)),
+            timer_start: Some(t(7)),
+            created_at: t(3),
+            updated_at: t(8),
+            created_block: 3,
+            updated_block: 8,
+        }
+    );
+    let run2 = run(&snap, 2);
+    assert_eq!(run2.state, RunState::Expired);
+    assert_eq!((run2.agent_id, run2.revision_count, run2.timer_start), (None, 0, None));
+    assert_eq!(run2.reward, max_u96());
+    assert_eq!(run2.fee, Usdc::from_base_units(U256::MAX));
+    assert_eq!(run(&snap, 3).state, RunState::Cancelled);
+    assert!(!run(&snap, 3).funded);
+
+    assert_eq!(
+        snap.agents,
+        [AgentRow {
+            agent_id: AgentId(1),
+            wallet: WALLET,
+            metadata_uri: "ipfs://agent".into(),
+            stake: Usdc::whole(20),
+            pending_unstake: Usdc::ZERO,
+            unstake_ready_at: None,
+            staked_since: Some(t(2)),
+            frozen: false,
+            slashes: 1,
+            claims: 2,
+            completions: 1,
+            active_claims: 0,
+            volume: Usdc::whole(100),
+            last_status: AgentStatus::Frozen,
+            registered_at: t(2),
+            updated_at: t(12),
+            registered_block: 2,
+            updated_block: 12,
+        }]
+    );
+    assert_eq!(
+        snap.params,
+        Some(ChainParams {
+            fee_bps: 500,
+            claim_timeout: 3_600,
+            review_period: 7_200,
+            min_stake: Usdc::whole(20),
+            unstake_cooldown: 86_400,
+            strikes_to_ban: 3,
+            established_completions: 1,
+            established_age: 600,
+            treasury: Some(TREASURY),
+            paused: true,
+        })
+    );
+    assert_eq!(snap.credits, [CreditRow { account: POSTER, amount: Usdc::whole(5) }]);
+    assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(12, 0)));
+    let window = db.store.recent_blocks(CHAIN).await.unwrap();
+    assert_eq!(window, (1..=12).rev().map(|n| block(n, 0)).collect::<Vec<_>>());
+}
+
+async fn recommitting_a_range_changes_nothing(db: &TestDb) {
+    index_lifecycle(&db.store).await;
+    let before = db.store.snapshot(CHAIN).await.unwrap();
+    let history = lifecycle();
+    // Again, in other ranges, and one range twice in one batch.
+    for (from, to) in [(1, 6), (7, 12), (3, 3)] {
+        let stats = db.store.commit_range(CHAIN, &range(&history, from, to, 0)).await.unwrap();
+        assert_eq!(stats.events_inserted, 0, "{from}..={to}");
+        assert_eq!(stats.runs_written + stats.agents_written, 0);
+    }
+    let mut doubled = range(&history, 1, 12, 0);
+    doubled.events.extend(events(&history, 1, 12, 0));
+    assert_eq!(db.store.commit_range(CHAIN, &doubled).await.unwrap().events_inserted, 0);
+    assert_eq!(db.store.snapshot(CHAIN).await.unwrap(), before);
+    // An old range never moves the checkpoint back.
+    assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(12, 0)));
+
+    // A batch holding the same log twice applies it once.
+    let other = TestDb::sqlite().await;
+    let mut twice = range(&history, 1, 12, 0);
+    twice.events.extend(events(&history, 1, 12, 0));
+    other.store.commit_range(CHAIN, &twice).await.unwrap();
+    assert_eq!(other.store.snapshot(CHAIN).await.unwrap(), before);
+}
+
+async fn a_failed_commit_leaves_nothing(db: &TestDb) {
+    index_lifecycle(&db.store).await;
+    let before = db.store.snapshot(CHAIN).await.unwrap();
+    // A second agent with the first one's wallet violates UNIQUE (chain_id, wallet) after the
+    // events were inserted: the whole transaction must roll back.
+    let bad = RangeCommit {
+        events: vec![
+            at(13, 0, 0, created(4, Usdc::whole(1), Usdc::ZERO)),
+            at(
+                13,
+                1,
+                0,
+                MarketEvent::AgentRegistered {
+                    agent_id: AgentId(2),
+                    wallet: WALLET,
+                    metadata_uri: String::new(),
+                },
+            ),
+        ],
+        blocks: vec![block(13, 0)],
+        checkpoint: block(13, 0),
+        keep_blocks: 64,
+    };
+    assert!(db.store.commit_range(CHAIN, &bad).await.is_err());
+    assert_eq!(db.store.snapshot(CHAIN).await.unwrap(), before);
+    assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(12, 0)));
+    assert_eq!(db.store.recent_blocks(CHAIN).await.unwrap()[0], block(12, 0));
+}
+
+async fn rollback_equals_never_seeing_the_orphans(db: &TestDb) {
+    let history = lifecycle();
+    // The canonical chain replaces blocks 7..=12 with a fork where run 1 is rejected.
+    let mut fork = history[..6].to_vec();
+    fork.push(vec![MarketEvent::Submitted {
+        run_id: RunId(1),
+        agent_id: AgentId(1),
+        deliverable_uri: "ipfs://fork".into(),
+        revision_count: 1,
+    }]);
+    fork.push(vec![MarketEvent::RevisionRequested {
+        run_id: RunId(1),
+        agent_id: AgentId(1),
+        reason: "again".into(),
+        revision_count: 2,
+    }]);
+
+    index_lifecycle(&db.store).await;
+    let stats = db.store.rollback_to(CHAIN, &block(6, 0)).await.unwrap();
+    assert_eq!(stats.events_deleted, history[6..].iter().map(Vec::len).sum::<usize>() as u64);
+    assert_eq!(stats.blocks_deleted, 6);
+    assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(6, 0)));
+
+    // A store that only ever saw blocks 1..=6.
+    let fresh = TestDb::sqlite().await;
+    fresh.store.commit_range(CHAIN, &range(&history, 1, 6, 0)).await.unwrap();
+    assert_eq!(db.store.snapshot(CHAIN).await.unwrap(), fresh.store.snapshot(CHAIN).await.unwrap());
+    assert_eq!(
+        db.store.recent_blocks(CHAIN).await.unwrap(),
+        fresh.store.recent_blocks(CHAIN).await.unwrap()
+    );
+
+    // Both continue on the fork and still agree.
+    for store in [&db.store, &fresh.store] {
+        store.commit_range(CHAIN, &range(&fork, 7, 8, 1)).await.unwrap();
+    }
+    let snap = db.store.snapshot(CHAIN).await.unwrap();
+    assert_eq!(snap, fresh.store.snapshot(CHAIN).await.unwrap());
+    assert_eq!(run(&snap, 1).state, RunState::RevisionRequested);
+    assert_eq!(run(&snap, 1).revision_count, 2);
+    assert!(snap.runs.iter().all(|r| r.run_id != RunId(2)));
+    assert_eq!(snap.agents[0].completions, 0);
+    assert_eq!(snap.agents[0].active_claims, 1);
+    assert_eq!(snap.credits, []);
+
+    // Rolling back to before the parameters resets them and the agent entirely.
+    db.store.rollback_to(CHAIN, &block(0, 0)).await.unwrap();
+    assert_eq!(db.store.snapshot(CHAIN).await.unwrap(), Snapshot::default());
+}
+
+async fn amounts_round_trip_and_sort_numerically(db: &TestDb) {
+    let amounts = [
+        Usdc::from(10u64),
+        Usdc::from(9u64),
+        max_u96(),
+        Usdc::from_base_units(U256::MAX),
+        Usdc::ZERO,
+        Usdc::whole(1_000_000_000),
+    ];
+    let events: Vec<ChainEvent> = amounts
+        .iter()
+        .enumerate()
+        .map(|(i, amount)| at(1, i as u64, 0, created(i as u64 + 1, *amount, *amount)))
+        .collect();
+    let commit = RangeCommit { events, blocks: vec![], checkpoint: block(1, 0), keep_blocks: 64 };
+    db.store.commit_range(CHAIN, &commit).await.unwrap();
+    let snap = db.store.snapshot(CHAIN).await.unwrap();
+    for (i, amount) in amounts.iter().enumerate() {
+        assert_eq!(run(&snap, i as u64 + 1).reward, *amount);
+        assert_eq!(run(&snap, i as u64 + 1).fee, *amount);
+    }
+    // ORDER BY reward is numeric order on both backends (text padding on SQLite).
+    let order = db.column("SELECT CAST(run_id AS TEXT) FROM runs ORDER BY reward, run_id").await;
+    assert_eq!(order, ["5", "2", "1", "6", "3", "4"]);
+    // And the events' JSON payload keeps the exact value.
+    let max = snap.events.iter().find(|e| e.event.run_id() == Some(RunId(4))).unwrap();
+    assert_eq!(
+        max.event,
+        created(4, Usdc::from_base_units(U256::MAX), Usdc::from_base_units(U256::MAX))
+    );
+}
+
+async fn window_is_pruned_to_keep_blocks(db: &TestDb) {
+    for n in 1..=20 {
+        let commit = RangeCommit {
+            events: vec![],
+            blocks: vec![block(n, 0)],
+            checkpoint: block(n, 0),
+            keep_blocks: 5,
+        };
+        db.store.commit_range(CHAIN, &commit).await.unwrap();
+    }
+    let window = db.store.recent_blocks(CHAIN).await.unwrap();
+    assert_eq!(window, (15..=20).rev().map(|n| block(n, 0)).collect::<Vec<_>>());
+    // Chains are independent.
+    assert_eq!(db.store.checkpoint(CHAIN + 1).await.unwrap(), None);
+}
+
+async fn large_ranges_commit_in_one_transaction(db: &TestDb) {
+    // More rows than one SQLite statement can bind, with each run touched twice.
+    let n = 4_000u64;
+    let mut events = Vec::new();
+    for id in 1..=n {
+        events.push(at(id / 100 + 1, id * 2, 0, created(id, Usdc::from(id), Usdc::from(1u64))));
+        events.push(at(
+            id / 100 + 1,
+            id * 2 + 1,
+            0,
+            MarketEvent::RunFunded {
+                run_id: RunId(id),
+                poster: POSTER,
+                amount: Usdc::from(id + 1),
+            },
+        ));
+    }
+    let last = n / 100 + 1;
+    let commit = RangeCommit {
+        events,
+        blocks: (1..=last).map(|b| block(b, 0)).collect(),
+        checkpoint: block(last, 0),
+        keep_blocks: 64,
+    };
+    let stats = db.store.commit_range(CHAIN, &commit).await.unwrap();
+    assert_eq!((stats.events_inserted, stats.runs_written), (2 * n, n));
+    let snap = db.store.snapshot(CHAIN).await.unwrap();
+    assert_eq!(snap.events.len() as u64, 2 * n);
+    assert_eq!(snap.runs.len() as u64, n);
+    assert!(snap.runs.iter().all(|r| r.state == RunState::Open && r.funded));
+    let stats = db.store.commit_range(CHAIN, &commit).await.unwrap();
+    assert_eq!((stats.events_inserted, stats.events_skipped), (0, 2 * n));
+}
+
+async fn writer_lock_excludes_a_second_holder(db: &TestDb) {
+    let other = db.connect_again().await;
+    let mut held = db.store.lock_writer(CHAIN).await.unwrap();
+    assert!(held.is_held().await);
+    assert!(other.try_lock_writer(CHAIN).await.unwrap().is_none());
+    // Another chain has its own lock.
+    let elsewhere = other.try_lock_writer(CHAIN + 1).await.unwrap();
+    assert!(elsewhere.is_some());
+
+    let waiter =
+        tokio::spawn(async move { other.lock_writer(CHAIN).await.map(|lock| (lock, other)) });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished(), "the second writer must wait");
+    drop(held);
+    let (second, other) = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("the waiter takes over once the lock is dropped")
+        .unwrap()
+        .unwrap();
+    assert!(db.store.try_lock_writer(CHAIN).await.unwrap().is_none());
+    second.release().await.unwrap();
+    let again = db.store.try_lock_writer(CHAIN).await.unwrap();
+    assert!(again.is_some(), "released explicitly");
+    drop(elsewhere);
+    other.close().await;
+}
+
+backends!(
+    migrate_twice_is_a_noop,
+    commit_applies_every_event_kind,
+    recommitting_a_range_changes_nothing,
+    a_failed_commit_leaves_nothing,
+    rollback_equals_never_seeing_the_orphans,
+    amounts_round_trip_and_sort_numerically,
+    window_is_pruned_to_keep_blocks,
+    large_ranges_commit_in_one_transaction,
+    writer_lock_excludes_a_second_holder,
+);
+
+/// How many generic and custom plans the session's prepared statements containing `marker` used.
+async fn plans_used(conn: &mut sqlx::PgConnection, marker: &str) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT COALESCE(SUM(generic_plans), 0)::bigint, COALESCE(SUM(custom_plans), 0)::bigint \
+         FROM pg_prepared_statements WHERE statement LIKE '%' || $1 || '%' \
+         AND statement NOT LIKE '%pg_prepared_statements%'",
+    )
+    .bind(marker)
+    .fetch_one(conn)
+    .await
+    .unwrap()
+}
+
+/// The reader's connections reuse one generic plan per prepared statement from the first
+/// execution (the API's listings would otherwise be planned again on every request); the
+/// writer's keep Postgres's default, which plans the first executions for their values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reader_uses_generic_plans_on_postgres() {
+    let db = TestDb::postgres().await;
+    let reader = db.connect_reader().await;
+    let listing = "SELECT run_id FROM runs WHERE chain_id = $1 AND state = $2 \
+                   ORDER BY created_at DESC, run_id DESC LIMIT $3 /* plan-probe */";
+    for (store, expected) in [(&reader, (3, 0)), (&db.store, (0, 3))] {
+        let mut conn = store.pg_pool().unwrap().acquire().await.unwrap();
+        for _ in 0..3 {
+            let rows: Vec<i64> = sqlx::query_scalar(listing)
+                .bind(i64::try_from(CHAIN).unwrap())
+                .bind("OPEN")
+                .bind(21_i64)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+            assert!(rows.is_empty());
+        }
+        assert_eq!(plans_used(&mut conn, "plan-probe").await, expected);
+    }
+    reader.close().await;
+    db.store.close().await;
+}

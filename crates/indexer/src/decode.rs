@@ -1,0 +1,749 @@
+//! Turns the contracts' logs into domain events, through the generated event enums of the
+//! bindings (never by indexing topics by hand).
+//!
+//! Logs of events the read side does not need (ownership transfers) and logs whose first topic is
+//! no event of the contract are skipped. A log whose topic names a known event but whose data does
+//! not decode is an error: the ABI and the chain disagree, and skipping it would lose state.
+
+use alloy::{
+    primitives::{Address, Log as PrimitiveLog, U256},
+    rpc::types::Log,
+    sol_types::SolEventInterface,
+};
+use runs_bindings::{RunEscrow, StakeVault};
+use runs_primitives::{
+    AgentId, AgentStatus, ChainEvent, LogPosition, MarketEvent, RunId, RunState, Usdc,
+};
+
+/// The two contracts whose logs are indexed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contracts {
+    /// `RunEscrow`.
+    pub run_escrow: Address,
+    /// `StakeVault`.
+    pub stake_vault: Address,
+}
+
+impl Contracts {
+    /// Both addresses, for the `eth_getLogs` filter.
+    pub fn addresses(&self) -> Vec<Address> {
+        vec![self.stake_vault, self.run_escrow]
+    }
+}
+
+/// Why a log could not be turned into an event.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The log's topic names an event of the contract but its topics or data do not decode.
+    #[error("log of {contract} with a known event topic does not decode: {source}")]
+    Abi {
+        /// Which contract emitted it.
+        contract: &'static str,
+        /// The ABI decoder's complaint.
+        #[source]
+        source: alloy::sol_types::Error,
+    },
+    /// A decoded value does not fit the domain type (an id above `u64`, an unknown enum value).
+    #[error("{event} carries an out-of-range value: {source}")]
+    Value {
+        /// The event.
+        event: &'static str,
+        /// What did not fit.
+        #[source]
+        source: runs_primitives::Error,
+    },
+    /// The node returned a log without a field that a mined log always has.
+    #[error("log is missing its {0} (a pending log?)")]
+    MissingField(&'static str),
+}
+
+/// Decodes one mined log into a [`ChainEvent`] at `block_timestamp`. `Ok(None)` for logs the
+/// indexer does not keep (other contracts, ownership transfers, unknown topics).
+pub fn decode_log(
+    log: &Log,
+    contracts: &Contracts,
+    block_timestamp: u64,
+) -> Result<Option<ChainEvent>, DecodeError> {
+    let Some(event) = decode_event(&log.inner, contracts)? else {
+        return Ok(None);
+    };
+    Ok(Some(ChainEvent { position: log_position(log, block_timestamp)?, event }))
+}
+
+/// Where a mined log sits.
+pub fn log_position(log: &Log, block_timestamp: u64) -> Result<LogPosition, DecodeError> {
+    Ok(LogPosition {
+        block_number: log.block_number.ok_or(DecodeError::MissingField("block number"))?,
+        block_hash: log.block_hash.ok_or(DecodeError::MissingField("block hash"))?,
+        block_timestamp,
+        tx_hash: log.transaction_hash.ok_or(DecodeError::MissingField("transaction hash"))?,
+        log_index: log.log_index.ok_or(DecodeError::MissingField("log index"))?,
+        address: log.inner.address,
+    })
+}
+
+/// Decodes the event of one log by the contract that emitted it.
+pub fn decode_event(
+    log: &PrimitiveLog,
+    contracts: &Contracts,
+) -> Result<Option<MarketEvent>, DecodeError> {
+    let Some(topic0) = log.topics().first() else {
+        return Ok(None);
+    };
+    if log.address == contracts.run_escrow {
+        if RunEscrow::RunEscrowEvents::SELECTORS.binary_search(&topic0.0).is_err() {
+            return Ok(None);
+        }
+        let decoded = RunEscrow::RunEscrowEvents::decode_log(log)
+            .map_err(|source| DecodeError::Abi { contract: "RunEscrow", source })?;
+        escrow_event(decoded.data)
+    } else if log.address == contracts.stake_vault {
+        if StakeVault::StakeVaultEvents::SELECTORS.binary_search(&topic0.0).is_err() {
+            return Ok(None);
+        }
+        let decoded = StakeVault::StakeVaultEvents::decode_log(log)
+            .map_err(|source| DecodeError::Abi { contract: "StakeVault", source })?;
+        vault_event(decoded.data)
+    } else {
+        Ok(None)
+    }
+}
+
+fn escrow_event(event: RunEscrow::RunEscrowEvents) -> Result<Option<MarketEvent>, DecodeError> {
+    use RunEscrow::RunEscrowEvents as E;
+    let name = event_name_escrow(&event);
+    let value = |source| DecodeError::Value { event: name, source };
+    let run = |id: U256| RunId::try_from(id).map_err(value);
+    let agent = |id: U256| AgentId::try_from(id).map_err(value);
+    Ok(Some(match event {
+        E::RunCreated(e) => MarketEvent::RunCreated {
+            run_id: run(e.runId)?,
+            poster: e.poster,
+            spec_uri: e.specURI,
+            reward: Usdc::from(e.reward),
+            fee: Usdc::from(e.fee),
+            deadline: e.deadline,
+            max_revisions: e.maxRevisions,
+            claim_timeout: e.claimTimeout,
+            review_period: e.reviewPeriod,
+        },
+        E::RunFunded(e) => MarketEvent::RunFunded {
+            run_id: run(e.runId)?,
+            poster: e.poster,
+            amount: Usdc::from(e.amount),
+        },
+        E::RunCancelled(e) => MarketEvent::RunCancelled {
+            run_id: run(e.runId)?,
+            poster: e.poster,
+            refund: Usdc::from(e.refund),
+        },
+        E::Claimed(e) => MarketEvent::Claimed {
+            run_id: run(e.runId)?,
+            agent_id: agent(e.agentId)?,
+            wallet: e.wallet,
+        },
+        E::WorkStarted(e) => {
+            MarketEvent::WorkStarted { run_id: run(e.runId)?, agent_id: agent(e.agentId)? }
+        }
+        E::Submitted(e) => MarketEvent::Submitted {
+            run_id: run(e.runId)?,
+            agent_id: agent(e.agentId)?,
+            deliverable_uri: e.deliverableURI,
+            revision_count: e.revisionCount,
+        },
+        E::RevisionRequested(e) => MarketEvent::RevisionRequested {
+            run_id: run(e.runId)?,
+            agent_id: agent(e.agentId)?,
+            reason: e.reason,
+            revision_count: e.revisionCount,
+        },
+        E::Approved(e) => MarketEvent::Approved {
+            run_id: run(e.runId)?,
+            agent_id: agent(e.agentId)?,
+            wallet: e.wallet,
+            reward: Usdc::from(e.reward),
+            fee: Usdc::from(e.fee),
+            on_timeout: e.onTimeout,
+        },
+        E::Rejected(e) => MarketEvent::Rejected {
+            run_id: run(e.runId)?,
+            agent_id: agent(e.agentId)?,
+            poster: e.poster,
+            refund: Usdc::from(e.refund),
+        },
+        E::Slashed(e) => MarketEvent::Slashed {
+            run_id: run(e.runId)?,
+            agent_id: agent(e.agentId)?,
+            poster: e.poster,
+            amount: Usdc::from(e.amount),
+            new_state: RunState::try_from(e.newState).map_err(value)?,
+            refund: Usdc::from(e.refund),
+        },
+        E::RunExpired(e) => MarketEvent::RunExpired {
+            run_id: run(e.runId)?,
+            poster: e.poster,
+            refund: Usdc::from(e.refund),
+        },
+        E::CreditAdded(e) => MarketEvent::CreditAdded {
+            account: e.account,
+            run_id: run(e.runId)?,
+            amount: Usdc::from(e.amount),
+        },
+        E::CreditWithdrawn(e) => {
+            MarketEvent::CreditWithdrawn { account: e.account, amount: Usdc::from(e.amount) }
+        }
+        E::ParametersUpdated(e) => MarketEvent::EscrowParametersUpdated {
+            version: u64::try_from(e.version).map_err(|_| {
+                value(runs_primitives::Error::InvalidId {
+                    kind: "parameter version",
+                    input: e.version.to_string(),
+                    reason: "too large",
+                })
+            })?,
+            fee_bps: e.feeBps,
+            claim_timeout: e.claimTimeout,
+            review_period: e.reviewPeriod,
+        },
+        E::TreasuryUpdated(e) => {
+            MarketEvent::TreasuryUpdated { previous: e.previous, treasury: e.treasury }
+        }
+        E::Paused(e) => MarketEvent::Paused { account: e.account },
+        E::Unpaused(e) => MarketEvent::Unpaused { account: e.account },
+        E::OwnershipTransferStarted(_) | E::OwnershipTransferred(_) => return Ok(None),
+    }))
+}
+
+fn vault_event(event: StakeVault::StakeVaultEvents) -> Result<Option<MarketEvent>, DecodeError> {
+    use StakeVault::StakeVaultEvents as E;
+    let name = event_name_vault(&event);
+    let value = |source| DecodeError::Value { event: name, source };
+    let run = |id: U256| RunId::try_from(id).map_err(value);
+    let agent = |id: U256| AgentId::try_from(id).map_err(value);
+    let status = |s: u8| AgentStatus::try_from(s).map_err(value);
+    Ok(Some(match event {
+        E::AgentRegistered(e) => MarketEvent::AgentRegistered {
+            agent_id: agent(e.agentId)?,
+            wallet: e.wallet,
+            metadata_uri: e.metadataURI,
+        },
+        E::Staked(e) => MarketEvent::Staked {
+            agent_id: agent(e.agentId)?,
+            wallet: e.wallet,
+            amount: Usdc::from(e.amount),
+            total_stake: Usdc::from(e.totalStake),
+        },
+        E::UnstakeRequested(e) => MarketEvent::UnstakeRequested {
+            agent_id: agent(e.agentId)?,
+            amount: Usdc::from(e.amount),
+            total_stake: Usdc::from(e.totalStake),
+            total_pending: Usdc::from(e.totalPending),
+            ready_at: e.readyAt,
+        },
+        E::StakeWithdrawn(e) => MarketEvent::StakeWithdrawn {
+            agent_id: agent(e.agentId)?,
+            wallet: e.wallet,
+            amount: Usdc::from(e.amount),
+        },
+        E::StakeSlashed(e) => MarketEvent::StakeSlashed {
+            agent_id: agent(e.agentId)?,
+            run_id: run(e.runId)?,
+            amount: Usdc::from(e.amount),
+            stake_after: Usdc::from(e.stakeAfter),
+            pending_after: Usdc::from(e.pendingAfter),
+            strikes: e.strikes,
+        },
+        E::AgentStatusChanged(e) => MarketEvent::AgentStatusChanged {
+            agent_id: agent(e.agentId)?,
+            previous: status(e.previous)?,
+            current: status(e.current)?,
+        },
+        E::ParametersUpdated(e) => MarketEvent::VaultParametersUpdated {
+            min_stake: Usdc::from(e.minStake),
+            unstake_cooldown: e.unstakeCooldown,
+            strikes_to_ban: e.strikesToBan,
+            established_completions: e.establishedCompletions,
+            established_age: e.establishedAge,
+        },
+        E::RunEscrowSet(e) => MarketEvent::RunEscrowSet { run_escrow: e.runEscrow },
+        E::OwnershipTransferStarted(_) | E::OwnershipTransferred(_) => return Ok(None),
+    }))
+}
+
+// The generated enums know their variants' names only by selector; these name them for errors.
+const fn event_name_escrow(event: &RunEscrow::RunEscrowEvents) -> &'static str {
+    use RunEscrow::RunEscrowEvents as E;
+    match event {
+        E::RunCreated(_) => "RunCreated",
+        E::RunFunded(_) => "RunFunded",
+        E::RunCancelled(_) => "RunCancelled",
+        E::Claimed(_) => "Claimed",
+        E::WorkStarted(_) => "WorkStarted",
+        E::Submitted(_) => "Submitted",
+        E::RevisionRequested(_) => "RevisionRequested",
+        E::Approved(_) => "Approved",
+        E::Rejected(_) => "Rejected",
+        E::Slashed(_) => "Slashed",
+        E::RunExpired(_) => "RunExpired",
+        E::CreditAdded(_) => "CreditAdded",
+        E::CreditWithdrawn(_) => "CreditWithdrawn",
+        E::ParametersUpdated(_) => "ParametersUpdated",
+        E::TreasuryUpdated(_) => "TreasuryUpdated",
+        E::Paused(_) => "Paused",
+        E::Unpaused(_) => "Unpaused",
+        E::OwnershipTransferStarted(_) => "OwnershipTransferStarted",
+        E::OwnershipTransferred(_) => "OwnershipTransferred",
+    }
+}
+
+const fn event_name_vault(event: &StakeVault::StakeVaultEvents) -> &'static str {
+    use StakeVault::StakeVaultEvents as E;
+    match event {
+        E::AgentRegistered(_) => "AgentRegistered",
+        E::Staked(_) => "Staked",
+        E::UnstakeRequested(_) => "UnstakeRequested",
+        E::StakeWithdrawn(_) => "StakeWithdrawn",
+        E::StakeSlashed(_) => "StakeSlashed",
+        E::AgentStatusChanged(_) => "AgentStatusChanged",
+        E::ParametersUpdated(_) => "ParametersUpdated",
+        E::RunEscrowSet(_) => "RunEscrowSet",
+        E::OwnershipTransferStarted(_) => "OwnershipTransferStarted",
+        E::OwnershipTransferred(_) => "OwnershipTransferred",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::{
+        primitives::{B256, address, b256},
+        sol_types::SolEvent,
+    };
+
+    use super::*;
+
+    const ESCROW: Address = address!("0x00000000000000000000000000000000000000e5");
+    const VAULT: Address = address!("0x00000000000000000000000000000000000000a5");
+    const POSTER: Address = address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+    const WALLET: Address = address!("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+    const CONTRACTS: Contracts = Contracts { run_escrow: ESCROW, stake_vault: VAULT };
+
+    fn rpc_log(address: Address, event: &impl SolEvent) -> Log {
+        Log {
+            inner: PrimitiveLog { address, data: event.encode_log_data() },
+            block_hash: Some(b256!(
+                "0x1111111111111111111111111111111111111111111111111111111111111111"
+            )),
+            block_number: Some(42),
+            block_timestamp: None,
+            transaction_hash: Some(B256::repeat_byte(0x22)),
+            transaction_index: Some(0),
+            log_index: Some(3),
+            removed: false,
+        }
+    }
+
+    fn decoded(address: Address, event: &impl SolEvent) -> MarketEvent {
+        let chain_event = decode_log(&rpc_log(address, event), &CONTRACTS, 1_700_000_000)
+            .expect("decodes")
+            .expect("kept");
+        assert_eq!(chain_event.position.block_number, 42);
+        assert_eq!(chain_event.position.log_index, 3);
+        assert_eq!(chain_event.position.block_timestamp, 1_700_000_000);
+        assert_eq!(chain_event.position.address, address);
+        chain_event.event
+    }
+
+    fn u(value: u64) -> U256 {
+        U256::from(value)
+    }
+
+    #[test]
+    fn every_escrow_event_round_trips() {
+        let max = Usdc::from(U256::from(u128::MAX));
+        let cases: Vec<(MarketEvent, MarketEvent)> = vec![
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::RunCreated {
+                        runId: u(1),
+                        poster: POSTER,
+                        specURI: "ipfs://spec".into(),
+                        reward: u(100_000_000),
+                        fee: u(5_000_000),
+                        deadline: 1_800_000_000,
+                        maxRevisions: 3,
+                        claimTimeout: 3_600,
+                        reviewPeriod: 7_200,
+                    },
+                ),
+                MarketEvent::RunCreated {
+                    run_id: RunId(1),
+                    poster: POSTER,
+                    spec_uri: "ipfs://spec".into(),
+                    reward: Usdc::from(100_000_000u64),
+                    fee: Usdc::from(5_000_000u64),
+                    deadline: 1_800_000_000,
+                    max_revisions: 3,
+                    claim_timeout: 3_600,
+                    review_period: 7_200,
+                },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::RunFunded {
+                        runId: u(1),
+                        poster: POSTER,
+                        amount: U256::from(u128::MAX),
+                    },
+                ),
+                MarketEvent::RunFunded { run_id: RunId(1), poster: POSTER, amount: max },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::RunCancelled { runId: u(2), poster: POSTER, refund: u(0) },
+                ),
+                MarketEvent::RunCancelled { run_id: RunId(2), poster: POSTER, refund: Usdc::ZERO },
+            ),
+            (
+                decoded(ESCROW, &RunEscrow::Claimed { runId: u(1), agentId: u(7), wallet: WALLET }),
+                MarketEvent::Claimed { run_id: RunId(1), agent_id: AgentId(7), wallet: WALLET },
+            ),
+            (
+                decoded(ESCROW, &RunEscrow::WorkStarted { runId: u(1), agentId: u(7) }),
+                MarketEvent::WorkStarted { run_id: RunId(1), agent_id: AgentId(7) },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::Submitted {
+                        runId: u(1),
+                        agentId: u(7),
+                        deliverableURI: "ipfs://out".into(),
+                        revisionCount: 1,
+                    },
+                ),
+                MarketEvent::Submitted {
+                    run_id: RunId(1),
+                    agent_id: AgentId(7),
+                    deliverable_uri: "ipfs://out".into(),
+                    revision_count: 1,
+                },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::RevisionRequested {
+                        runId: u(1),
+                        agentId: u(7),
+                        reason: "more tests".into(),
+                        revisionCount: 2,
+                    },
+                ),
+                MarketEvent::RevisionRequested {
+                    run_id: RunId(1),
+                    agent_id: AgentId(7),
+                    reason: "more tests".into(),
+                    revision_count: 2,
+                },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::Approved {
+                        runId: u(1),
+                        agentId: u(7),
+                        wallet: WALLET,
+                        reward: u(100),
+                        fee: u(5),
+                        onTimeout: true,
+                    },
+                ),
+                MarketEvent::Approved {
+                    run_id: RunId(1),
+                    agent_id: AgentId(7),
+                    wallet: WALLET,
+                    reward: Usdc::from(100u64),
+                    fee: Usdc::from(5u64),
+                    on_timeout: true,
+                },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::Rejected {
+                        runId: u(1),
+                        agentId: u(7),
+                        poster: POSTER,
+                        refund: u(105),
+                    },
+                ),
+                MarketEvent::Rejected {
+                    run_id: RunId(1),
+                    agent_id: AgentId(7),
+                    poster: POSTER,
+                    refund: Usdc::from(105u64),
+                },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::Slashed {
+                        runId: u(1),
+                        agentId: u(7),
+                        poster: POSTER,
+                        amount: u(20),
+                        newState: RunState::Expired.as_u8(),
+                        refund: u(105),
+                    },
+                ),
+                MarketEvent::Slashed {
+                    run_id: RunId(1),
+                    agent_id: AgentId(7),
+                    poster: POSTER,
+                    amount: Usdc::from(20u64),
+                    new_state: RunState::Expired,
+                    refund: Usdc::from(105u64),
+                },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::RunExpired { runId: u(3), poster: POSTER, refund: u(9) },
+                ),
+                MarketEvent::RunExpired {
+                    run_id: RunId(3),
+                    poster: POSTER,
+                    refund: Usdc::from(9u64),
+                },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::CreditAdded { account: WALLET, runId: u(3), amount: u(9) },
+                ),
+                MarketEvent::CreditAdded {
+                    account: WALLET,
+                    run_id: RunId(3),
+                    amount: Usdc::from(9u64),
+                },
+            ),
+            (
+                decoded(ESCROW, &RunEscrow::CreditWithdrawn { account: WALLET, amount: u(9) }),
+                MarketEvent::CreditWithdrawn { account: WALLET, amount: Usdc::from(9u64) },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::ParametersUpdated {
+                        version: u(2),
+                        feeBps: 250,
+                        claimTimeout: 3_600,
+                        reviewPeriod: 7_200,
+                    },
+                ),
+                MarketEvent::EscrowParametersUpdated {
+                    version: 2,
+                    fee_bps: 250,
+                    claim_timeout: 3_600,
+                    review_period: 7_200,
+                },
+            ),
+            (
+                decoded(ESCROW, &RunEscrow::TreasuryUpdated { previous: POSTER, treasury: WALLET }),
+                MarketEvent::TreasuryUpdated { previous: POSTER, treasury: WALLET },
+            ),
+            (
+                decoded(ESCROW, &RunEscrow::Paused { account: POSTER }),
+                MarketEvent::Paused { account: POSTER },
+            ),
+            (
+                decoded(ESCROW, &RunEscrow::Unpaused { account: POSTER }),
+                MarketEvent::Unpaused { account: POSTER },
+            ),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn every_vault_event_round_trips() {
+        let cases: Vec<(MarketEvent, MarketEvent)> = vec![
+            (
+                decoded(
+                    VAULT,
+                    &StakeVault::AgentRegistered {
+                        agentId: u(7),
+                        wallet: WALLET,
+                        metadataURI: "ipfs://agent".into(),
+                    },
+                ),
+                MarketEvent::AgentRegistered {
+                    agent_id: AgentId(7),
+                    wallet: WALLET,
+                    metadata_uri: "ipfs://agent".into(),
+                },
+            ),
+            (
+                decoded(
+                    VAULT,
+                    &StakeVault::Staked {
+                        agentId: u(7),
+                        wallet: WALLET,
+                        amount: u(20),
+                        totalStake: u(40),
+                    },
+                ),
+                MarketEvent::Staked {
+                    agent_id: AgentId(7),
+                    wallet: WALLET,
+                    amount: Usdc::from(20u64),
+                    total_stake: Usdc::from(40u64),
+                },
+            ),
+            (
+                decoded(
+                    VAULT,
+                    &StakeVault::UnstakeRequested {
+                        agentId: u(7),
+                        amount: u(10),
+                        totalStake: u(30),
+                        totalPending: u(10),
+                        readyAt: 1_800_000_000,
+                    },
+                ),
+                MarketEvent::UnstakeRequested {
+                    agent_id: AgentId(7),
+                    amount: Usdc::from(10u64),
+                    total_stake: Usdc::from(30u64),
+                    total_pending: Usdc::from(10u64),
+                    ready_at: 1_800_000_000,
+                },
+            ),
+            (
+                decoded(
+                    VAULT,
+                    &StakeVault::StakeWithdrawn { agentId: u(7), wallet: WALLET, amount: u(10) },
+                ),
+                MarketEvent::StakeWithdrawn {
+                    agent_id: AgentId(7),
+                    wallet: WALLET,
+                    amount: Usdc::from(10u64),
+                },
+            ),
+            (
+                decoded(
+                    VAULT,
+                    &StakeVault::StakeSlashed {
+                        agentId: u(7),
+                        runId: u(1),
+                        amount: u(20),
+                        stakeAfter: u(10),
+                        pendingAfter: u(0),
+                        strikes: 2,
+                    },
+                ),
+                MarketEvent::StakeSlashed {
+                    agent_id: AgentId(7),
+                    run_id: RunId(1),
+                    amount: Usdc::from(20u64),
+                    stake_after: Usdc::from(10u64),
+                    pending_after: Usdc::ZERO,
+                    strikes: 2,
+                },
+            ),
+            (
+                decoded(
+                    VAULT,
+                    &StakeVault::AgentStatusChanged {
+                        agentId: u(7),
+                        previous: AgentStatus::Provisional.as_u8(),
+                        current: AgentStatus::Frozen.as_u8(),
+                    },
+                ),
+                MarketEvent::AgentStatusChanged {
+                    agent_id: AgentId(7),
+                    previous: AgentStatus::Provisional,
+                    current: AgentStatus::Frozen,
+                },
+            ),
+            (
+                decoded(
+                    VAULT,
+                    &StakeVault::ParametersUpdated {
+                        minStake: 20_000_000,
+                        unstakeCooldown: 604_800,
+                        strikesToBan: 3,
+                        establishedCompletions: 5,
+                        establishedAge: 2_592_000,
+                    },
+                ),
+                MarketEvent::VaultParametersUpdated {
+                    min_stake: Usdc::from(20_000_000u64),
+                    unstake_cooldown: 604_800,
+                    strikes_to_ban: 3,
+                    established_completions: 5,
+                    established_age: 2_592_000,
+                },
+            ),
+            (
+                decoded(VAULT, &StakeVault::RunEscrowSet { runEscrow: ESCROW }),
+                MarketEvent::RunEscrowSet { run_escrow: ESCROW },
+            ),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn skips_ownership_foreign_and_unknown_logs() {
+        let transfer = RunEscrow::OwnershipTransferred { previousOwner: POSTER, newOwner: WALLET };
+        assert!(decode_log(&rpc_log(ESCROW, &transfer), &CONTRACTS, 0).unwrap().is_none());
+        let transfer =
+            StakeVault::OwnershipTransferStarted { previousOwner: POSTER, newOwner: WALLET };
+        assert!(decode_log(&rpc_log(VAULT, &transfer), &CONTRACTS, 0).unwrap().is_none());
+        // The same event from a contract we do not index.
+        let created = RunEscrow::RunFunded { runId: u(1), poster: POSTER, amount: u(1) };
+        assert!(decode_log(&rpc_log(POSTER, &created), &CONTRACTS, 0).unwrap().is_none());
+        // A vault event's topic at the escrow's address is not an escrow event.
+        let staked = StakeVault::RunEscrowSet { runEscrow: ESCROW };
+        assert!(decode_log(&rpc_log(ESCROW, &staked), &CONTRACTS, 0).unwrap().is_none());
+    }
+
+    #[test]
+    fn rejects_garbled_and_out_of_range_logs() {
+        let mut log =
+            rpc_log(ESCROW, &RunEscrow::RunFunded { runId: u(1), poster: POSTER, amount: u(1) });
+        log.inner.data = alloy::primitives::LogData::new_unchecked(
+            log.inner.data.topics().to_vec(),
+            alloy::primitives::Bytes::from_static(&[1, 2, 3]),
+        );
+        assert!(matches!(
+            decode_log(&log, &CONTRACTS, 0),
+            Err(DecodeError::Abi { contract: "RunEscrow", .. })
+        ));
+
+        let huge = RunEscrow::WorkStarted { runId: U256::MAX, agentId: u(1) };
+        let err = decode_log(&rpc_log(ESCROW, &huge), &CONTRACTS, 0).unwrap_err();
+        assert!(matches!(err, DecodeError::Value { event: "WorkStarted", .. }), "{err}");
+
+        let bad_state = RunEscrow::Slashed {
+            runId: u(1),
+            agentId: u(1),
+            poster: POSTER,
+            amount: u(1),
+            newState: 200,
+            refund: u(0),
+        };
+        assert!(decode_log(&rpc_log(ESCROW, &bad_state), &CONTRACTS, 0).is_err());
+
+        let mut pending = rpc_log(ESCROW, &RunEscrow::Paused { account: POSTER });
+        pending.block_hash = None;
+        assert!(matches!(
+            decode_log(&pending, &CONTRACTS, 0),
+            Err(DecodeError::MissingField("block hash"))
+        ));
+    }
+}

@@ -1,0 +1,594 @@
+//! The [`Indexer`]: backfill from the checkpoint (or the deployment block) to the head, then follow
+//! the head; detect reorgs and roll back; hold the writer lock while writing.
+//!
+//! Each iteration indexes one block range `[from, to]` and commits its events, the derived rows,
+//! the recent-block window and the checkpoint in one store transaction, so a crash at any moment
+//! leaves the store at the end of some committed range; the next run starts right after it, and
+//! re-fetching a range is harmless (events are keyed by `(chain_id, tx_hash, log_index)`).
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    future::Future,
+    time::{Duration, Instant},
+};
+
+use alloy::{primitives::B256, providers::DynProvider, rpc::types::Log};
+use runs_db::{BlockRef, RangeCommit, Store, WriterLock};
+use runs_primitives::DeploymentManifest;
+use tracing::{debug, info, warn};
+
+use crate::{
+    Error, Result,
+    decode::{Contracts, DecodeError, decode_log},
+    range::{RangeSizer, is_range_too_large},
+    reorg::{extends, find_common_ancestor},
+    retry::{Backoff, retrying},
+    rpc::{Rpc, RpcError},
+};
+
+const TARGET: &str = "runs::indexer";
+
+/// How the indexer sizes its queries, how long a reorg it survives, how often it polls.
+#[derive(Debug, Clone)]
+pub struct IndexerConfig {
+    /// Blocks per `eth_getLogs` query at start.
+    pub start_range: u64,
+    /// Largest span a query grows to after successes.
+    pub max_range: u64,
+    /// Smallest span a query shrinks to after "too large" errors.
+    pub min_range: u64,
+    /// Recent blocks whose hashes are kept to survive a reorg; also how near the head a range must
+    /// be for every one of its headers to be fetched and kept.
+    pub keep_blocks: u64,
+    /// Wait between polls once at the head.
+    pub poll_interval: Duration,
+    /// Blocks behind the head to stay (0: index the head itself; reorgs are handled anyway).
+    pub confirmations: u64,
+    /// Timeout of one RPC request.
+    pub request_timeout: Duration,
+    /// Backoff between retries of failed RPC or database calls.
+    pub backoff: Backoff,
+    /// Concurrent header requests.
+    pub header_concurrency: usize,
+    /// Draw a progress bar on stderr during the backfill (the CLI sets it when stderr is a
+    /// terminal; otherwise each range is logged).
+    pub progress: bool,
+}
+
+impl Default for IndexerConfig {
+    fn default() -> Self {
+        Self {
+            start_range: 2_000,
+            max_range: 50_000,
+            min_range: 1,
+            keep_blocks: 64,
+            poll_interval: Duration::from_secs(1),
+            confirmations: 0,
+            request_timeout: Duration::from_secs(30),
+            backoff: Backoff::default(),
+            header_concurrency: 8,
+            progress: false,
+        }
+    }
+}
+
+/// Indexes one deployment's events into a [`Store`].
+#[derive(Debug)]
+pub struct Indexer {
+    rpc: Rpc,
+    store: Store,
+    chain_id: u64,
+    contracts: Contracts,
+    start_block: u64,
+    config: IndexerConfig,
+    sizer: RangeSizer,
+    /// Consecutive failed `eth_getLogs` calls that were not "too large" errors.
+    log_failures: u32,
+    /// The next range, read while the previous one committed (deep in a backfill).
+    read_ahead: Option<ReadAhead>,
+    progress: Option<Progress>,
+}
+
+/// What one iteration did.
+enum Step {
+    /// A range was committed.
+    Indexed,
+    /// Nothing to do now (at the head, node lagging, a transient failure): wait and poll again.
+    Wait(Duration),
+    /// Something changed (a reorg rolled back, a range shrank): go again at once.
+    Again,
+}
+
+impl Indexer {
+    /// An indexer of `manifest`'s contracts, reading from `provider` and writing to `store`
+    /// (whose migrations must have run).
+    pub fn new(
+        provider: DynProvider,
+        store: Store,
+        manifest: &DeploymentManifest,
+        config: IndexerConfig,
+    ) -> Self {
+        let rpc =
+            Rpc::new(provider, config.request_timeout, config.backoff, config.header_concurrency);
+        Self {
+            rpc,
+            store,
+            chain_id: manifest.chain_id,
+            contracts: Contracts {
+                run_escrow: manifest.contracts.run_escrow.address,
+                stake_vault: manifest.contracts.stake_vault.address,
+            },
+            start_block: manifest.start_block(),
+            sizer: RangeSizer::new(config.start_range, config.min_range, config.max_range),
+            config,
+            log_failures: 0,
+            read_ahead: None,
+            progress: None,
+        }
+    }
+
+    /// Index until `shutdown` completes (returns `Ok`) or a fatal error (a reorg deeper than the
+    /// window, an undecodable log). Transient RPC and database failures are retried, never
+    /// returned. Stopping is safe at any point: an uncommitted range is simply indexed again.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        tokio::select! {
+            biased;
+            () = shutdown => {
+                info!(target: TARGET, chain_id = self.chain_id, "shutting down");
+                Ok(())
+            }
+            result = self.run_locked() => result,
+        }
+    }
+
+    /// Index until the checkpoint reaches `block` (or a fatal error). For tests and one-shot
+    /// backfills.
+    pub async fn run_until(mut self, block: u64) -> Result<()> {
+        let mut lock = self.acquire_lock().await;
+        loop {
+            let checkpoint = self.checkpoint().await;
+            if checkpoint.is_some_and(|c| c.number >= block) {
+                return Ok(());
+            }
+            self.step_locked(&mut lock).await?;
+        }
+    }
+
+    async fn run_locked(&mut self) -> Result<()> {
+        let mut lock = self.acquire_lock().await;
+        loop {
+            self.step_locked(&mut lock).await?;
+        }
+    }
+
+    async fn step_locked(&mut self, lock: &mut WriterLock) -> Result<()> {
+        if !lock.is_held().await {
+            warn!(target: TARGET, chain_id = self.chain_id, "lost the writer lock; waiting for it again");
+            *lock = self.acquire_lock().await;
+        }
+        match self.step().await? {
+            Step::Indexed | Step::Again => {}
+            Step::Wait(delay) => tokio::time::sleep(delay).await,
+        }
+        Ok(())
+    }
+
+    /// Take the writer lock, waiting (as a hot standby) while another process holds it.
+    async fn acquire_lock(&self) -> WriterLock {
+        let (store, chain_id) = (&self.store, self.chain_id);
+        if let Some(lock) =
+            retrying!("try_lock_writer", self.config.backoff, store.try_lock_writer(chain_id))
+        {
+            info!(target: TARGET, chain_id, "holding the writer lock");
+            return lock;
+        }
+        info!(target: TARGET, chain_id, "waiting for the writer lock (another indexer is writing)");
+        let lock = retrying!("lock_writer", self.config.backoff, store.lock_writer(chain_id));
+        info!(target: TARGET, chain_id, "took over the writer lock");
+        lock
+    }
+
+    async fn checkpoint(&self) -> Option<BlockRef> {
+        retrying!("read checkpoint", self.config.backoff, self.store.checkpoint(self.chain_id))
+    }
+
+    async fn step(&mut self) -> Result<Step> {
+        let checkpoint = self.checkpoint().await;
+        let next = checkpoint.map_or(self.start_block, |c| c.number + 1);
+        let head = self.rpc.head().await.saturating_sub(self.config.confirmations);
+
+        let Some((from, to)) = self.sizer.next_range(next, head) else {
+            self.read_ahead = None;
+            self.finish_progress();
+            // At the head: make sure what we indexed last is still canonical, since a reorg to a
+            // chain of the same height shows no new block to check a parent hash against.
+            if let Some(checkpoint) = checkpoint
+                && let Some(node) = self.rpc.header(checkpoint.number).await
+                && node.hash != checkpoint.hash
+            {
+                self.roll_back(&checkpoint).await?;
+                return Ok(Step::Again);
+            }
+            return Ok(Step::Wait(self.config.poll_interval));
+        };
+
+        // A range read ahead during the previous commit is used only if it builds on exactly
+        // the checkpoint that commit left (same number and hash); otherwise it is read again.
+        let ahead = self.read_ahead.take().filter(|ahead| {
+            checkpoint == Some(ahead.parent) && ahead.range.from == from && ahead.range.to <= head
+        });
+        let range = match ahead {
+            Some(ahead) => ahead.range,
+            None => {
+                let fetch = fetch_range(
+                    &self.rpc,
+                    self.contracts,
+                    self.config.keep_blocks,
+                    (from, to, head),
+                    checkpoint.as_ref(),
+                );
+                match fetch.await {
+                    Fetch::Ready(range) => range,
+                    Fetch::Missing => {
+                        debug!(target: TARGET, from, to, head, "node does not have the range yet; waiting");
+                        return Ok(Step::Wait(self.config.poll_interval));
+                    }
+                    Fetch::Fork => {
+                        if let Some(checkpoint) = checkpoint {
+                            self.roll_back(&checkpoint).await?;
+                        }
+                        return Ok(Step::Again);
+                    }
+                    Fetch::LogsFailed(err) => return Ok(self.logs_failed(from, to, &err)),
+                    Fetch::Inconsistent(why) => {
+                        self.log_failures = 0;
+                        // The chain moved under us between requests; the next iteration sees the
+                        // new chain.
+                        warn!(target: TARGET, from, to, why, "chain changed while fetching the range; retrying it");
+                        return Ok(Step::Again);
+                    }
+                    Fetch::Undecodable { block, source } => {
+                        return Err(Error::Decode { block, source });
+                    }
+                }
+            }
+        };
+        self.log_failures = 0;
+        self.sizer.grow();
+
+        // Deep in the backfill, read the next range while this one commits: the node and the
+        // database then work at the same time instead of in turn. Only ranges the near-head rules
+        // do not apply to are read ahead; a read-ahead that fails in any way is dropped and the
+        // next step reads the range again through the checks above.
+        let next_range = self
+            .sizer
+            .next_range(range.to.saturating_add(1), head)
+            .filter(|&(_, next_to)| next_to.saturating_add(self.config.keep_blocks) < head);
+        let read_ahead = {
+            let (rpc, contracts, keep_blocks) =
+                (self.rpc.clone(), self.contracts, self.config.keep_blocks);
+            let parent = range.commit.checkpoint;
+            async move {
+                let (from, to) = next_range?;
+                match fetch_range(&rpc, contracts, keep_blocks, (from, to, head), Some(&parent))
+                    .await
+                {
+                    Fetch::Ready(range) => Some(ReadAhead { parent, range }),
+                    _ => None,
+                }
+            }
+        };
+        let (committed, read_ahead) =
+            tokio::join!(self.commit(range.from, range.to, head, &range.commit), read_ahead);
+        committed?;
+        self.read_ahead = read_ahead;
+        Ok(Step::Indexed)
+    }
+
+    fn logs_failed(&mut self, from: u64, to: u64, err: &RpcError) -> Step {
+        let message = err.to_string();
+        // A timeout is how a slow provider says "too much" too: a smaller range is the cure.
+        if is_range_too_large(&message) || matches!(err, RpcError::Timeout(_)) {
+            let before = self.sizer.current();
+            if self.sizer.shrink() {
+                info!(target: TARGET, from, to, span = self.sizer.current(), was = before, "range too large; halving");
+                return Step::Again;
+            }
+        }
+        self.log_failures = self.log_failures.saturating_add(1);
+        let delay = self.config.backoff.delay(self.log_failures);
+        warn!(target: TARGET, from, to, failures = self.log_failures, retry_in_ms = delay.as_millis() as u64, err = %message, "eth_getLogs failed; retrying");
+        Step::Wait(delay)
+    }
+
+    async fn commit(&mut self, from: u64, to: u64, head: u64, commit: &RangeCommit) -> Result<()> {
+        let started = Instant::now();
+        let mut failures = 0u32;
+        let stats = loop {
+            match self.store.commit_range(self.chain_id, commit).await {
+                Ok(stats) => break stats,
+                Err(err) if transient(&err) => {
+                    failures += 1;
+                    let delay = self.config.backoff.delay(failures);
+                    warn!(target: TARGET, from, to, failures, retry_in_ms = delay.as_millis() as u64, %err, "commit failed (rolled back); retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        };
+        if self.config.progress && to < head {
+            self.progress.get_or_insert_with(|| Progress::new(from, head)).update(to, head);
+        } else {
+            info!(
+                target: TARGET,
+                chain_id = self.chain_id,
+                from,
+                to,
+                head,
+                logs = commit.events.len(),
+                inserted = stats.events_inserted,
+                ms = started.elapsed().as_millis() as u64,
+                "indexed range"
+            );
+        }
+        Ok(())
+    }
+
+    /// The block after `checkpoint` does not build on it: find the fork point in the stored window
+    /// and undo everything above it.
+    async fn roll_back(&mut self, checkpoint: &BlockRef) -> Result<()> {
+        let (store, chain_id) = (&self.store, self.chain_id);
+        let stored =
+            retrying!("read recent blocks", self.config.backoff, store.recent_blocks(chain_id));
+        let node: HashMap<u64, B256> = self
+            .rpc
+            .headers(stored.iter().map(|b| b.number))
+            .await
+            .into_iter()
+            .filter_map(|(n, h)| h.map(|h| (n, h.hash)))
+            .collect();
+        let Some(ancestor) = find_common_ancestor(&stored, &node) else {
+            return Err(Error::ReorgTooDeep {
+                checkpoint: *checkpoint,
+                window: stored.len(),
+                oldest: stored.iter().map(|b| b.number).min().unwrap_or(checkpoint.number),
+            });
+        };
+        let mut failures = 0u32;
+        let stats = loop {
+            match store.rollback_to(chain_id, &ancestor).await {
+                Ok(stats) => break stats,
+                Err(err) if transient(&err) => {
+                    failures += 1;
+                    let delay = self.config.backoff.delay(failures);
+                    warn!(target: TARGET, %err, retry_in_ms = delay.as_millis() as u64, "rollback failed (rolled back); retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        };
+        warn!(
+            target: TARGET,
+            chain_id,
+            depth = checkpoint.number - ancestor.number,
+            ancestor = ancestor.number,
+            events_deleted = stats.events_deleted,
+            runs_rebuilt = stats.runs_rebuilt,
+            agents_rebuilt = stats.agents_rebuilt,
+            "reorg: rolled back to the common ancestor"
+        );
+        Ok(())
+    }
+
+    fn finish_progress(&mut self) {
+        if let Some(progress) = self.progress.take() {
+            progress.finish();
+        }
+    }
+}
+
+/// One block range read from the node, checked and decoded, ready to commit.
+#[derive(Debug)]
+struct FetchedRange {
+    from: u64,
+    to: u64,
+    commit: RangeCommit,
+}
+
+/// A range read during the previous range's commit, and the checkpoint it builds on.
+#[derive(Debug)]
+struct ReadAhead {
+    parent: BlockRef,
+    range: Box<FetchedRange>,
+}
+
+/// What reading one range from the node gave.
+enum Fetch {
+    /// The range, read from one chain that builds on the given parent.
+    Ready(Box<FetchedRange>),
+    /// The node does not have a block of the range (yet).
+    Missing,
+    /// The range's first block does not build on the parent: a reorg.
+    Fork,
+    /// `eth_getLogs` failed.
+    LogsFailed(RpcError),
+    /// The chain changed between requests.
+    Inconsistent(&'static str),
+    /// A log with a known event topic did not decode.
+    Undecodable { block: u64, source: DecodeError },
+}
+
+/// Reads `[from, to]` (with the node's head at `head`) for a commit on top of `parent`: the end
+/// headers first (an empty log result is only trusted once the node has `to`), the logs, then the
+/// headers the commit needs (every block near the head, for the reorg window; otherwise the ends
+/// and the blocks whose logs lack a timestamp), checked to come from one chain, and decoded.
+async fn fetch_range(
+    rpc: &Rpc,
+    contracts: Contracts,
+    keep_blocks: u64,
+    (from, to, head): (u64, u64, u64),
+    parent: Option<&BlockRef>,
+) -> Fetch {
+    let Some(to_before) = rpc.header(to).await else {
+        return Fetch::Missing;
+    };
+    let Some(first) = rpc.header(from).await else {
+        return Fetch::Missing;
+    };
+    if let Some(parent) = parent
+        && !extends(parent, &first)
+    {
+        return Fetch::Fork;
+    }
+
+    let logs = match rpc.logs(contracts.addresses(), from, to).await {
+        Ok(logs) => logs,
+        Err(err) => return Fetch::LogsFailed(err),
+    };
+
+    let near_head = to.saturating_add(keep_blocks) >= head;
+    let mut wanted: BTreeSet<u64> = [from, to].into();
+    if near_head {
+        wanted.extend(from..=to);
+    } else {
+        wanted.extend(
+            logs.iter().filter(|l| l.block_timestamp.is_none()).filter_map(|l| l.block_number),
+        );
+    }
+    let headers = rpc.headers(wanted).await;
+    let Some(headers) =
+        headers.into_iter().map(|(n, h)| h.map(|h| (n, h))).collect::<Option<HashMap<_, _>>>()
+    else {
+        return Fetch::Missing;
+    };
+    if let Err(why) = consistent(&headers, &to_before, &logs) {
+        return Fetch::Inconsistent(why);
+    }
+
+    let mut events = Vec::with_capacity(logs.len());
+    for log in logs.iter().filter(|log| !log.removed) {
+        let block = log.block_number.unwrap_or_default();
+        let timestamp = match log.block_timestamp {
+            Some(timestamp) => timestamp,
+            None => headers.get(&block).map(|h| h.timestamp).unwrap_or_default(),
+        };
+        match decode_log(log, &contracts, timestamp) {
+            Ok(Some(event)) => events.push(event),
+            Ok(None) => {
+                debug!(target: TARGET, block, topic = ?log.topic0(), "skipped a log the read side does not use")
+            }
+            Err(source) => return Fetch::Undecodable { block, source },
+        }
+    }
+
+    let mut blocks: Vec<BlockRef> =
+        if near_head { headers.values().copied().collect() } else { vec![first, headers[&to]] };
+    blocks.sort_by_key(|b| b.number);
+    let commit = RangeCommit { events, blocks, checkpoint: headers[&to], keep_blocks };
+    Fetch::Ready(Box::new(FetchedRange { from, to, commit }))
+}
+
+/// Whether a store error may pass on retry (a lost connection, a busy database, a failed write).
+fn transient(err: &runs_db::Error) -> bool {
+    matches!(err, runs_db::Error::Sqlx(_) | runs_db::Error::Io { .. })
+}
+
+/// Checks that the headers and logs of a range were read from one chain: `to` did not change
+/// while fetching, consecutive headers link, and every log's block hash is its header's hash.
+fn consistent(
+    headers: &HashMap<u64, BlockRef>,
+    to_before: &BlockRef,
+    logs: &[Log],
+) -> std::result::Result<(), &'static str> {
+    if headers.get(&to_before.number).map(|h| h.hash) != Some(to_before.hash) {
+        return Err("the range's last block changed");
+    }
+    for header in headers.values() {
+        if let Some(parent) = header.number.checked_sub(1).and_then(|n| headers.get(&n))
+            && header.parent_hash != parent.hash
+        {
+            return Err("headers do not link");
+        }
+    }
+    for log in logs {
+        if let (Some(number), Some(hash)) = (log.block_number, log.block_hash)
+            && let Some(header) = headers.get(&number)
+            && header.hash != hash
+        {
+            return Err("a log's block hash differs from the header's");
+        }
+    }
+    Ok(())
+}
+
+/// The backfill progress bar (stderr).
+#[derive(Debug)]
+struct Progress {
+    bar: indicatif::ProgressBar,
+}
+
+impl Progress {
+    fn new(from: u64, head: u64) -> Self {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(head.saturating_sub(from)),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} backfill [{bar:40}] {pos}/{len} blocks ({per_sec}, eta {eta}) {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        Self { bar }
+    }
+
+    fn update(&self, to: u64, head: u64) {
+        let start = head.saturating_sub(self.bar.length().unwrap_or_default());
+        self.bar.set_position(to.saturating_sub(start));
+    }
+
+    fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{LogData, b256};
+
+    use super::*;
+
+    fn block(number: u64, fork: u8) -> BlockRef {
+        let hash = |n: u64, f: u8| {
+            let mut bytes = [f; 32];
+            bytes[24..].copy_from_slice(&n.to_be_bytes());
+            B256::from(bytes)
+        };
+        BlockRef {
+            number,
+            hash: hash(number, fork),
+            parent_hash: hash(number - 1, fork),
+            timestamp: number,
+        }
+    }
+
+    #[test]
+    fn consistency_catches_a_chain_that_moved_between_requests() {
+        let headers: HashMap<u64, BlockRef> = (5..=8).map(|n| (n, block(n, 0))).collect();
+        let mut log = Log {
+            inner: alloy::primitives::Log { address: Default::default(), data: LogData::default() },
+            block_number: Some(6),
+            block_hash: Some(block(6, 0).hash),
+            ..Default::default()
+        };
+        assert_eq!(consistent(&headers, &block(8, 0), std::slice::from_ref(&log)), Ok(()));
+        assert!(consistent(&headers, &block(8, 1), &[]).is_err(), "`to` changed");
+        log.block_hash =
+            Some(b256!("0x00000000000000000000000000000000000000000000000000000000000000ff"));
+        assert!(consistent(&headers, &block(8, 0), &[log]).is_err(), "log from another fork");
+        let mut broken = headers;
+        broken.insert(7, block(7, 1));
+        assert!(consistent(&broken, &block(8, 0), &[]).is_err(), "headers do not link");
+    }
+}

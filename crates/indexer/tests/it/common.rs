@@ -1,0 +1,371 @@
+//! Shared set-up of the indexer's integration tests: a fresh store per test on either backend,
+//! running the indexer, waiting for it, and a scripted marketplace lifecycle.
+
+use std::{
+    sync::atomic::{AtomicU32, Ordering},
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::{DynProvider, Provider},
+};
+use runs_bindings::{MockUSDC, RunEscrow, StakeVault};
+use runs_db::{Snapshot, Store};
+use runs_indexer::{Backoff, Indexer, IndexerConfig};
+use runs_primitives::DeploymentManifest;
+use runs_testkit::{AnvilInstance, Deployment};
+use sqlx::Connection;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// The test Postgres server (trust auth); each test creates and drops its own database in it.
+pub(crate) const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The two backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A fresh, migrated store; its Postgres database (or SQLite directory) is removed on drop.
+pub(crate) struct TestDb {
+    pub(crate) store: Store,
+    pub(crate) url: String,
+    pg_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub(crate) async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Postgres => Self::postgres().await,
+            Backend::Sqlite => Self::sqlite().await,
+        }
+    }
+
+    pub(crate) async fn postgres() -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "runs_idx_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = sqlx::PgConnection::connect(PG_ADMIN_URL)
+            .await
+            .expect("Postgres on 127.0.0.1:5432 (user postgres, database test)");
+        // Identifiers cannot be bound; `name` is generated above from digits and underscores.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        let store = Store::connect(Some(&url)).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        Self { store, url, pg_name: Some(name), _dir: None }
+    }
+
+    pub(crate) async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("runs.db").display());
+        let store = Store::connect(Some(&url)).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        Self { store, url, pg_name: None, _dir: Some(dir) }
+    }
+
+    /// Another store on the same database (another "process").
+    pub(crate) async fn reconnect(&self) -> Store {
+        Store::connect(Some(&self.url)).await.expect("reconnect")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else { return };
+        // Drop runs outside any runtime guarantee; use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN_URL).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A fast-polling configuration for tests.
+pub(crate) fn test_config() -> IndexerConfig {
+    // Logs only when asked for (`RUST_LOG=runs=debug cargo test ... -- --nocapture`).
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
+    IndexerConfig {
+        poll_interval: Duration::from_millis(50),
+        request_timeout: Duration::from_secs(5),
+        backoff: Backoff { initial: Duration::from_millis(20), max: Duration::from_millis(500) },
+        ..IndexerConfig::default()
+    }
+}
+
+/// Index `manifest`'s chain from scratch into `store`, up to the current head; its snapshot.
+pub(crate) async fn index_to_head(
+    provider: &DynProvider,
+    store: &Store,
+    manifest: &DeploymentManifest,
+) -> Snapshot {
+    let head = provider.get_block_number().await.unwrap();
+    Indexer::new(provider.clone(), store.clone(), manifest, test_config())
+        .run_until(head)
+        .await
+        .expect("index to head");
+    store.snapshot(manifest.chain_id).await.unwrap()
+}
+
+/// An indexer running in the background until stopped.
+pub(crate) struct Running {
+    stop: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<runs_indexer::Result<()>>,
+}
+
+impl Running {
+    pub(crate) fn spawn(
+        provider: DynProvider,
+        store: Store,
+        manifest: &DeploymentManifest,
+        config: IndexerConfig,
+    ) -> Self {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let indexer = Indexer::new(provider, store, manifest, config);
+        let handle = tokio::spawn(indexer.run(async {
+            let _ = stopped.await;
+        }));
+        Self { stop: Some(stop), handle }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+
+    pub(crate) async fn stop(mut self) -> runs_indexer::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.handle.await.expect("indexer task")
+    }
+}
+
+/// Waits until `store`'s checkpoint is the node's head (same number and hash).
+pub(crate) async fn wait_synced(
+    store: &Store,
+    provider: &DynProvider,
+    chain_id: u64,
+    within: Duration,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        let head = provider.get_block_number().await.unwrap();
+        let block = provider.get_block_by_number(head.into()).await.unwrap().unwrap();
+        if let Ok(Some(checkpoint)) = store.checkpoint(chain_id).await
+            && checkpoint.number == head
+            && checkpoint.hash == block.header.hash
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "indexer did not reach head {head} within {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Six decimals.
+pub(crate) fn usdc(whole: u64) -> U256 {
+    U256::from(whole) * U256::from(1_000_000u64)
+}
+
+/// Sends a call and asserts that it was mined successfully.
+#[macro_export]
+macro_rules! send {
+    ($call:expr) => {{
+        let receipt = $call
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("{}: {err}", stringify!($call)))
+            .get_receipt()
+            .await
+            .expect("receipt");
+        assert!(receipt.status(), "{} reverted", stringify!($call));
+        receipt
+    }};
+}
+
+/// The marketplace seen by one account.
+pub(crate) struct Actor {
+    pub(crate) address: Address,
+    pub(crate) escrow: RunEscrow::RunEscrowInstance<DynProvider>,
+    pub(crate) vault: StakeVault::StakeVaultInstance<DynProvider>,
+    pub(crate) usdc: MockUSDC::MockUSDCInstance<DynProvider>,
+}
+
+impl Actor {
+    pub(crate) fn new(anvil: &AnvilInstance, manifest: &DeploymentManifest, index: usize) -> Self {
+        let provider = runs_testkit::provider_for(anvil, index);
+        Self {
+            address: runs_testkit::address(anvil, index),
+            escrow: RunEscrow::new(manifest.contracts.run_escrow.address, provider.clone()),
+            vault: StakeVault::new(manifest.contracts.stake_vault.address, provider.clone()),
+            usdc: MockUSDC::new(manifest.usdc, provider),
+        }
+    }
+
+    /// Approve both contracts to pull this account's USDC.
+    pub(crate) async fn approve_all(&self) {
+        send!(self.usdc.approve(*self.escrow.address(), U256::MAX));
+        send!(self.usdc.approve(*self.vault.address(), U256::MAX));
+    }
+
+    /// Register and stake `whole` USDC; the new agent id.
+    pub(crate) async fn become_agent(&self, uri: &str, whole: u64) -> U256 {
+        send!(self.vault.register(uri.into()));
+        let id = self.vault.agentIdOf(self.address).call().await.unwrap();
+        if whole > 0 {
+            send!(self.vault.stake(usdc(whole)));
+        }
+        id
+    }
+
+    /// `createAndFund`; the new run id.
+    pub(crate) async fn create_and_fund(
+        &self,
+        uri: &str,
+        whole: u64,
+        deadline: u64,
+        revisions: u64,
+    ) -> U256 {
+        send!(self.escrow.createAndFund(
+            uri.into(),
+            usdc(whole),
+            U256::from(deadline),
+            U256::from(revisions)
+        ));
+        self.escrow.runCount().call().await.unwrap()
+    }
+}
+
+/// The latest block's timestamp.
+pub(crate) async fn now(provider: &DynProvider) -> u64 {
+    provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp
+}
+
+/// What [`lifecycle`] created.
+pub(crate) struct Lifecycle {
+    pub(crate) runs: Vec<U256>,
+    pub(crate) agents: Vec<U256>,
+}
+
+const DAY: u64 = 86_400;
+
+/// Drives the marketplace through every transition (see the test for the list), with the SPEC
+/// default parameters of `deploy_fresh` (7-day timeouts and cooldown, 20 USDC minimum stake).
+pub(crate) async fn lifecycle(anvil: &AnvilInstance, deployment: &Deployment) -> Lifecycle {
+    let manifest = &deployment.manifest;
+    let provider = runs_testkit::read_provider(anvil);
+    let owner = Actor::new(anvil, manifest, 0);
+    let poster = Actor::new(anvil, manifest, 1);
+    let (a, b, c) = (
+        Actor::new(anvil, manifest, 2),
+        Actor::new(anvil, manifest, 3),
+        Actor::new(anvil, manifest, 4),
+    );
+    let anyone = Actor::new(anvil, manifest, 5);
+    for actor in [&poster, &a, &b, &c] {
+        actor.approve_all().await;
+    }
+    let agent_a = a.become_agent("ipfs://agent-a", 100).await;
+    let agent_b = b.become_agent("ipfs://agent-b", 20).await;
+    let agent_c = c.become_agent("ipfs://agent-c", 50).await;
+
+    let t = now(&provider).await;
+    // Approved after a revision.
+    let run1 = poster.create_and_fund("ipfs://run-1", 100, t + 30 * DAY, 3).await;
+    send!(a.escrow.claim(run1, agent_a));
+    send!(a.escrow.start(run1));
+    send!(a.escrow.submit(run1, "ipfs://deliverable-1a".into()));
+    send!(poster.escrow.requestRevision(run1, "add tests".into()));
+    send!(a.escrow.submit(run1, "ipfs://deliverable-1b".into()));
+    send!(poster.escrow.approve(run1));
+    // Rejected once the revisions ran out.
+    let run2 = poster.create_and_fund("ipfs://run-2", 50, t + 30 * DAY, 1).await;
+    send!(a.escrow.claim(run2, agent_a));
+    send!(a.escrow.submit(run2, "ipfs://deliverable-2a".into()));
+    send!(poster.escrow.requestRevision(run2, "wrong".into()));
+    send!(a.escrow.submit(run2, "ipfs://deliverable-2b".into()));
+    send!(poster.escrow.reject(run2));
+    // Cancelled as a DRAFT, and as OPEN after a separate fund.
+    send!(poster.escrow.createRun(
+        "ipfs://run-3".into(),
+        usdc(10),
+        U256::from(t + 30 * DAY),
+        U256::ZERO
+    ));
+    let run3 = poster.escrow.runCount().call().await.unwrap();
+    send!(poster.escrow.cancel(run3));
+    send!(poster.escrow.createRun(
+        "ipfs://run-4".into(),
+        usdc(10),
+        U256::from(t + 30 * DAY),
+        U256::ZERO
+    ));
+    let run4 = poster.escrow.runCount().call().await.unwrap();
+    send!(poster.escrow.fund(run4));
+    send!(poster.escrow.cancel(run4));
+    // To expire unclaimed; to slash back to OPEN; to slash into EXPIRED; to approve on timeout.
+    let run5 = poster.create_and_fund("ipfs://run-5", 10, t + 2 * DAY, 0).await;
+    let run6 = poster.create_and_fund("ipfs://run-6", 10, t + 30 * DAY, 0).await;
+    send!(b.escrow.claim(run6, agent_b));
+    let run7 = poster.create_and_fund("ipfs://run-7", 10, t + 8 * DAY, 0).await;
+    send!(a.escrow.claim(run7, agent_a));
+    let run8 = poster.create_and_fund("ipfs://run-8", 10, t + 30 * DAY, 2).await;
+    send!(c.escrow.claim(run8, agent_c));
+    send!(c.escrow.submit(run8, "ipfs://deliverable-8".into()));
+    // Still OPEN at the end.
+    let run9 = poster.create_and_fund("ipfs://run-9", 7, t + 60 * DAY, 2).await;
+
+    runs_testkit::increase_time(anvil, 8 * DAY + 3_600).await;
+    send!(anyone.escrow.expire(run5));
+    send!(poster.escrow.slash(run6));
+    send!(poster.escrow.slash(run7));
+    send!(anyone.escrow.approveOnTimeout(run8));
+    // B was frozen by the slash; staking back to the minimum thaws it.
+    send!(b.vault.stake(usdc(20)));
+    // C unstakes part and withdraws after the cooldown.
+    send!(c.vault.requestUnstake(usdc(10)));
+    runs_testkit::increase_time(anvil, 7 * DAY + 60).await;
+    send!(c.vault.withdrawStake());
+    // Owner actions: pause/unpause, new terms for future runs, new treasury.
+    send!(owner.escrow.pause());
+    send!(owner.escrow.unpause());
+    send!(owner.escrow.setParameters(U256::from(250), U256::from(DAY), U256::from(2 * DAY)));
+    send!(owner.escrow.setTreasury(anyone.address));
+    let run10 =
+        poster.create_and_fund("ipfs://run-10", 3, now(&provider).await + 30 * DAY, 1).await;
+    send!(b.escrow.claim(run10, agent_b));
+
+    Lifecycle {
+        runs: vec![run1, run2, run3, run4, run5, run6, run7, run8, run9, run10],
+        agents: vec![agent_a, agent_b, agent_c],
+    }
+}

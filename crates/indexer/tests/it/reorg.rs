@@ -1,0 +1,138 @@
+//! `anvil_reorg` of depth 1, 5 and 30 while the indexer runs: afterwards the store equals a fresh
+//! index of the canonical chain. A reorg deeper than the window stops the indexer with an error.
+
+use std::time::Duration;
+
+use alloy::{
+    network::TransactionBuilder,
+    primitives::{Address, U256},
+    providers::{DynProvider, ext::AnvilApi},
+    rpc::types::{
+        TransactionRequest,
+        anvil::{ReorgOptions, TransactionData},
+    },
+    sol_types::SolCall,
+};
+use runs_bindings::RunEscrow;
+use runs_indexer::{Error, IndexerConfig};
+use runs_primitives::DeploymentManifest;
+
+use crate::common::{
+    Backend, Running, TestDb, index_to_head, lifecycle, now, test_config, usdc, wait_synced,
+};
+
+/// A `createAndFund` by `poster` (an unlocked anvil account), for the replacement chain.
+fn create_and_fund(
+    manifest: &DeploymentManifest,
+    poster: Address,
+    uri: &str,
+    deadline: u64,
+) -> TransactionData {
+    let call = RunEscrow::createAndFundCall {
+        specURI: uri.into(),
+        reward: usdc(1),
+        deadline: U256::from(deadline),
+        maxRevisions: U256::from(1),
+    };
+    TransactionData::JSON(
+        TransactionRequest::default()
+            .with_from(poster)
+            .with_to(manifest.contracts.run_escrow.address)
+            .with_input(call.abi_encode())
+            .with_gas_limit(1_000_000),
+    )
+}
+
+async fn reorg(provider: &DynProvider, manifest: &DeploymentManifest, poster: Address, depth: u64) {
+    let deadline = now(provider).await + 90 * 86_400;
+    let txs = (0..depth.min(3))
+        .map(|i| {
+            (create_and_fund(manifest, poster, &format!("ipfs://reorg-{depth}-{i}"), deadline), i)
+        })
+        .collect();
+    provider.anvil_reorg(ReorgOptions { depth, tx_block_pairs: txs }).await.expect("anvil_reorg");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reorgs_leave_the_store_equal_to_a_fresh_index() {
+    let anvil = runs_testkit::spawn_anvil();
+    let deployment = runs_testkit::deploy_fresh(&anvil).await;
+    let manifest = &deployment.manifest;
+    lifecycle(&anvil, &deployment).await;
+    let provider = runs_testkit::read_provider(&anvil);
+    let poster = runs_testkit::address(&anvil, 1);
+    let chain_id = manifest.chain_id;
+
+    let (pg, lite) = tokio::join!(TestDb::new(Backend::Postgres), TestDb::new(Backend::Sqlite));
+    let pg_indexer = Running::spawn(provider.clone(), pg.store.clone(), manifest, test_config());
+    let lite_indexer =
+        Running::spawn(provider.clone(), lite.store.clone(), manifest, test_config());
+    let synced = async |within| {
+        tokio::join!(
+            wait_synced(&pg.store, &provider, chain_id, within),
+            wait_synced(&lite.store, &provider, chain_id, within)
+        );
+    };
+    synced(Duration::from_secs(60)).await;
+
+    for depth in [1u64, 5, 30] {
+        let before = pg.store.snapshot(chain_id).await.unwrap();
+        reorg(&provider, manifest, poster, depth).await;
+        if depth != 5 {
+            // Depth 5 stays at the same height: only the idle re-check of the checkpoint's hash
+            // can see it. The others grow the chain past the fork.
+            provider.anvil_mine(Some(2), None).await.unwrap();
+        }
+        synced(Duration::from_secs(60)).await;
+        let after = pg.store.snapshot(chain_id).await.unwrap();
+        assert_ne!(before.events, after.events, "depth {depth}: the reorg changed nothing?");
+    }
+    pg_indexer.stop().await.expect("postgres indexer");
+    lite_indexer.stop().await.expect("sqlite indexer");
+
+    let fresh = TestDb::new(Backend::Postgres).await;
+    let canonical = index_to_head(&provider, &fresh.store, manifest).await;
+    assert_eq!(pg.store.snapshot(chain_id).await.unwrap(), canonical, "postgres after reorgs");
+    assert_eq!(lite.store.snapshot(chain_id).await.unwrap(), canonical, "sqlite after reorgs");
+    // The replacement chain's runs are there, the orphaned ones are not.
+    let uris: Vec<_> = canonical
+        .runs
+        .iter()
+        .map(|r| r.spec_uri.as_str())
+        .filter(|u| u.starts_with("ipfs://reorg-"))
+        .collect();
+    assert!(uris.contains(&"ipfs://reorg-30-2"), "{uris:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorg_deeper_than_the_window_stops_the_indexer() {
+    let anvil = runs_testkit::spawn_anvil();
+    let deployment = runs_testkit::deploy_fresh(&anvil).await;
+    let manifest = &deployment.manifest;
+    let provider = runs_testkit::read_provider(&anvil);
+    let poster = runs_testkit::address(&anvil, 1);
+    // Enough blocks after the deployment for a reorg deeper than the window.
+    provider.anvil_mine(Some(40), None).await.unwrap();
+
+    let db = TestDb::new(Backend::Sqlite).await;
+    let config = IndexerConfig { keep_blocks: 8, ..test_config() };
+    let indexer = Running::spawn(provider.clone(), db.store.clone(), manifest, config);
+    wait_synced(&db.store, &provider, manifest.chain_id, Duration::from_secs(30)).await;
+    let before = db.store.snapshot(manifest.chain_id).await.unwrap();
+
+    reorg(&provider, manifest, poster, 20).await;
+    provider.anvil_mine(Some(1), None).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !indexer.is_finished() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the indexer kept going past a too-deep reorg"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let err = indexer.stop().await.expect_err("a too-deep reorg is fatal");
+    assert!(matches!(err, Error::ReorgTooDeep { .. }), "{err}");
+    assert!(err.to_string().contains("reorg deeper than the stored window"), "{err}");
+    // Nothing was written after the error: the store still holds what it had.
+    assert_eq!(db.store.snapshot(manifest.chain_id).await.unwrap(), before);
+}

@@ -1,0 +1,427 @@
+//! The marketplace's events as domain values: what the indexer decodes from the contracts' logs,
+//! what the store keeps (as JSON) and replays after a reorg, and what the API shows as a run's
+//! history.
+//!
+//! One variant per contract event of `RunEscrow` and `StakeVault` that the read side needs. The
+//! JSON form is `{"type": "RunCreated", "runId": 1, ...}` with camelCase fields, amounts as
+//! strings of base units and times as unix seconds.
+
+use alloy_primitives::{Address, B256};
+use serde::{Deserialize, Serialize};
+
+use crate::{AgentId, AgentStatus, RunId, RunState, Usdc};
+
+/// One decoded marketplace event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all_fields = "camelCase")]
+pub enum MarketEvent {
+    // ---- RunEscrow ----
+    /// A run was created (DRAFT) with its snapshotted terms.
+    RunCreated {
+        /// The run.
+        run_id: RunId,
+        /// Who created it.
+        poster: Address,
+        /// Where the work is described.
+        spec_uri: String,
+        /// Paid to the agent on approval.
+        reward: Usdc,
+        /// Paid to the treasury on approval.
+        fee: Usdc,
+        /// Last time the run can be claimed (unix seconds).
+        deadline: u64,
+        /// Revisions the poster may request.
+        max_revisions: u8,
+        /// Seconds from claim or revision request to submission.
+        claim_timeout: u32,
+        /// Seconds from submission to the poster's decision.
+        review_period: u32,
+    },
+    /// The run was funded with `amount` (reward + fee) and is OPEN.
+    RunFunded {
+        /// The run.
+        run_id: RunId,
+        /// Who paid.
+        poster: Address,
+        /// Reward + fee.
+        amount: Usdc,
+    },
+    /// The run was cancelled; `refund` went back to the poster.
+    RunCancelled {
+        /// The run.
+        run_id: RunId,
+        /// The poster.
+        poster: Address,
+        /// What was refunded (0 for a DRAFT).
+        refund: Usdc,
+    },
+    /// An agent claimed the run.
+    Claimed {
+        /// The run.
+        run_id: RunId,
+        /// The claiming agent.
+        agent_id: AgentId,
+        /// The agent's wallet.
+        wallet: Address,
+    },
+    /// The agent started work.
+    WorkStarted {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent_id: AgentId,
+    },
+    /// The agent submitted a deliverable.
+    Submitted {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent_id: AgentId,
+        /// Where the deliverable is.
+        deliverable_uri: String,
+        /// Revisions requested before this submission.
+        revision_count: u8,
+    },
+    /// The poster asked for a revision.
+    RevisionRequested {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent_id: AgentId,
+        /// What to change.
+        reason: String,
+        /// Revisions used, this one included.
+        revision_count: u8,
+    },
+    /// The run was approved and paid.
+    Approved {
+        /// The run.
+        run_id: RunId,
+        /// The agent paid.
+        agent_id: AgentId,
+        /// The wallet paid.
+        wallet: Address,
+        /// Paid to the agent.
+        reward: Usdc,
+        /// Paid to the treasury.
+        fee: Usdc,
+        /// Approved by anyone after the review period.
+        on_timeout: bool,
+    },
+    /// The run was rejected after its last revision; reward + fee refunded.
+    Rejected {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent_id: AgentId,
+        /// The poster refunded.
+        poster: Address,
+        /// Reward + fee.
+        refund: Usdc,
+    },
+    /// The agent timed out and was slashed.
+    Slashed {
+        /// The run.
+        run_id: RunId,
+        /// The slashed agent.
+        agent_id: AgentId,
+        /// The poster who received the stake.
+        poster: Address,
+        /// Stake taken.
+        amount: Usdc,
+        /// OPEN again, or EXPIRED.
+        new_state: RunState,
+        /// Reward + fee refunded when EXPIRED, else 0.
+        refund: Usdc,
+    },
+    /// An OPEN run passed its deadline; reward + fee refunded.
+    RunExpired {
+        /// The run.
+        run_id: RunId,
+        /// The poster refunded.
+        poster: Address,
+        /// Reward + fee.
+        refund: Usdc,
+    },
+    /// A payout failed and was kept as a credit.
+    CreditAdded {
+        /// Who is owed.
+        account: Address,
+        /// The run whose payout failed.
+        run_id: RunId,
+        /// The amount.
+        amount: Usdc,
+    },
+    /// Credit was withdrawn.
+    CreditWithdrawn {
+        /// Who withdrew.
+        account: Address,
+        /// The amount.
+        amount: Usdc,
+    },
+    /// The escrow owner set the terms of future runs.
+    EscrowParametersUpdated {
+        /// The parameter set version.
+        version: u64,
+        /// Fee in basis points.
+        fee_bps: u16,
+        /// Claim timeout in seconds.
+        claim_timeout: u32,
+        /// Review period in seconds.
+        review_period: u32,
+    },
+    /// Fees now go to `treasury`.
+    TreasuryUpdated {
+        /// The previous treasury (zero at deployment).
+        previous: Address,
+        /// The new treasury.
+        treasury: Address,
+    },
+    /// New runs, funding and claims were paused.
+    Paused {
+        /// Who paused.
+        account: Address,
+    },
+    /// The pause was lifted.
+    Unpaused {
+        /// Who unpaused.
+        account: Address,
+    },
+
+    // ---- StakeVault ----
+    /// An agent was registered.
+    AgentRegistered {
+        /// The new agent.
+        agent_id: AgentId,
+        /// Its wallet.
+        wallet: Address,
+        /// Where it describes itself.
+        metadata_uri: String,
+    },
+    /// Stake was added.
+    Staked {
+        /// The agent.
+        agent_id: AgentId,
+        /// Its wallet.
+        wallet: Address,
+        /// Added.
+        amount: Usdc,
+        /// Active stake afterwards.
+        total_stake: Usdc,
+    },
+    /// Stake moved to pending withdrawal.
+    UnstakeRequested {
+        /// The agent.
+        agent_id: AgentId,
+        /// Moved.
+        amount: Usdc,
+        /// Active stake afterwards.
+        total_stake: Usdc,
+        /// Pending afterwards.
+        total_pending: Usdc,
+        /// When it can be withdrawn (unix seconds).
+        ready_at: u64,
+    },
+    /// Pending stake was paid out.
+    StakeWithdrawn {
+        /// The agent.
+        agent_id: AgentId,
+        /// Its wallet.
+        wallet: Address,
+        /// Paid.
+        amount: Usdc,
+    },
+    /// Stake was slashed for a run.
+    StakeSlashed {
+        /// The agent.
+        agent_id: AgentId,
+        /// The run it timed out on.
+        run_id: RunId,
+        /// Taken.
+        amount: Usdc,
+        /// Active stake afterwards.
+        stake_after: Usdc,
+        /// Pending afterwards.
+        pending_after: Usdc,
+        /// Slash count afterwards.
+        strikes: u32,
+    },
+    /// The agent's status changed in a transaction.
+    AgentStatusChanged {
+        /// The agent.
+        agent_id: AgentId,
+        /// Before.
+        previous: AgentStatus,
+        /// After.
+        current: AgentStatus,
+    },
+    /// The vault owner changed the vault parameters.
+    VaultParametersUpdated {
+        /// Minimum stake.
+        min_stake: Usdc,
+        /// Unstake cooldown in seconds.
+        unstake_cooldown: u32,
+        /// Slashes that ban.
+        strikes_to_ban: u16,
+        /// Completions for ESTABLISHED.
+        established_completions: u16,
+        /// Seconds since first reaching the minimum for ESTABLISHED.
+        established_age: u32,
+    },
+    /// The vault's hooks were bound to the escrow.
+    RunEscrowSet {
+        /// The escrow.
+        run_escrow: Address,
+    },
+}
+
+impl MarketEvent {
+    /// The event's name, as in the contract (`"RunCreated"`, ...; the two parameter events are
+    /// `EscrowParametersUpdated` and `VaultParametersUpdated`).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::RunCreated { .. } => "RunCreated",
+            Self::RunFunded { .. } => "RunFunded",
+            Self::RunCancelled { .. } => "RunCancelled",
+            Self::Claimed { .. } => "Claimed",
+            Self::WorkStarted { .. } => "WorkStarted",
+            Self::Submitted { .. } => "Submitted",
+            Self::RevisionRequested { .. } => "RevisionRequested",
+            Self::Approved { .. } => "Approved",
+            Self::Rejected { .. } => "Rejected",
+            Self::Slashed { .. } => "Slashed",
+            Self::RunExpired { .. } => "RunExpired",
+            Self::CreditAdded { .. } => "CreditAdded",
+            Self::CreditWithdrawn { .. } => "CreditWithdrawn",
+            Self::EscrowParametersUpdated { .. } => "EscrowParametersUpdated",
+            Self::TreasuryUpdated { .. } => "TreasuryUpdated",
+            Self::Paused { .. } => "Paused",
+            Self::Unpaused { .. } => "Unpaused",
+            Self::AgentRegistered { .. } => "AgentRegistered",
+            Self::Staked { .. } => "Staked",
+            Self::UnstakeRequested { .. } => "UnstakeRequested",
+            Self::StakeWithdrawn { .. } => "StakeWithdrawn",
+            Self::StakeSlashed { .. } => "StakeSlashed",
+            Self::AgentStatusChanged { .. } => "AgentStatusChanged",
+            Self::VaultParametersUpdated { .. } => "VaultParametersUpdated",
+            Self::RunEscrowSet { .. } => "RunEscrowSet",
+        }
+    }
+
+    /// The run this event is about, if any.
+    pub const fn run_id(&self) -> Option<RunId> {
+        match self {
+            Self::RunCreated { run_id, .. }
+            | Self::RunFunded { run_id, .. }
+            | Self::RunCancelled { run_id, .. }
+            | Self::Claimed { run_id, .. }
+            | Self::WorkStarted { run_id, .. }
+            | Self::Submitted { run_id, .. }
+            | Self::RevisionRequested { run_id, .. }
+            | Self::Approved { run_id, .. }
+            | Self::Rejected { run_id, .. }
+            | Self::Slashed { run_id, .. }
+            | Self::RunExpired { run_id, .. }
+            | Self::CreditAdded { run_id, .. }
+            | Self::StakeSlashed { run_id, .. } => Some(*run_id),
+            _ => None,
+        }
+    }
+
+    /// The agent this event is about, if any.
+    pub const fn agent_id(&self) -> Option<AgentId> {
+        match self {
+            Self::Claimed { agent_id, .. }
+            | Self::WorkStarted { agent_id, .. }
+            | Self::Submitted { agent_id, .. }
+            | Self::RevisionRequested { agent_id, .. }
+            | Self::Approved { agent_id, .. }
+            | Self::Rejected { agent_id, .. }
+            | Self::Slashed { agent_id, .. }
+            | Self::AgentRegistered { agent_id, .. }
+            | Self::Staked { agent_id, .. }
+            | Self::UnstakeRequested { agent_id, .. }
+            | Self::StakeWithdrawn { agent_id, .. }
+            | Self::StakeSlashed { agent_id, .. }
+            | Self::AgentStatusChanged { agent_id, .. } => Some(*agent_id),
+            _ => None,
+        }
+    }
+}
+
+/// Where a log sits on the chain: enough to key it exactly once and to undo it on a reorg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogPosition {
+    /// The block's number.
+    pub block_number: u64,
+    /// The block's hash.
+    pub block_hash: B256,
+    /// The block's timestamp (unix seconds).
+    pub block_timestamp: u64,
+    /// The transaction.
+    pub tx_hash: B256,
+    /// The log's index in the block.
+    pub log_index: u64,
+    /// The emitting contract.
+    pub address: Address,
+}
+
+/// A decoded event and where it was emitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainEvent {
+    /// Where.
+    #[serde(flatten)]
+    pub position: LogPosition,
+    /// What.
+    pub event: MarketEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy_primitives::address;
+
+    use super::*;
+
+    #[test]
+    fn json_is_tagged_camel_case_with_string_amounts() {
+        let event = MarketEvent::RunCreated {
+            run_id: RunId(7),
+            poster: address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"),
+            spec_uri: "ipfs://spec".into(),
+            reward: Usdc::from(100_000_000u64),
+            fee: Usdc::from(5_000_000u64),
+            deadline: 1_800_000_000,
+            max_revisions: 3,
+            claim_timeout: 604_800,
+            review_period: 604_800,
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "RunCreated");
+        assert_eq!(json["runId"], 7);
+        assert_eq!(json["specUri"], "ipfs://spec");
+        assert_eq!(json["reward"], "100000000");
+        assert_eq!(json["maxRevisions"], 3);
+        let back: MarketEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+        assert_eq!(back.name(), "RunCreated");
+        assert_eq!(back.run_id(), Some(RunId(7)));
+        assert_eq!(back.agent_id(), None);
+    }
+
+    #[test]
+    fn slash_touches_run_and_agent() {
+        let event = MarketEvent::StakeSlashed {
+            agent_id: AgentId(2),
+            run_id: RunId(9),
+            amount: Usdc::from(20_000_000u64),
+            stake_after: Usdc::from(0u64),
+            pending_after: Usdc::from(0u64),
+            strikes: 1,
+        };
+        assert_eq!((event.run_id(), event.agent_id()), (Some(RunId(9)), Some(AgentId(2))));
+        let json = serde_json::to_string(&event).unwrap();
+        assert_eq!(serde_json::from_str::<MarketEvent>(&json).unwrap(), event);
+    }
+}

@@ -1,0 +1,69 @@
+//! The seeding error: which step failed and why, with contract reverts decoded.
+
+use alloy::primitives::B256;
+
+/// A failed seeding step.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The node rejected a transaction (a revert during gas estimation is decoded into the
+    /// contract's error).
+    #[error("{step}: {reason}")]
+    Send {
+        /// What was being done.
+        step: String,
+        /// The node's answer.
+        reason: String,
+    },
+    /// A transaction was mined but reverted.
+    #[error("{step}: transaction {tx_hash} reverted")]
+    Reverted {
+        /// What was being done.
+        step: String,
+        /// The transaction.
+        tx_hash: B256,
+    },
+    /// A transaction was not mined in time.
+    #[error("{step}: transaction {tx_hash} was not mined within {seconds} s")]
+    NotMined {
+        /// What was being done.
+        step: String,
+        /// The transaction.
+        tx_hash: B256,
+        /// How long we waited.
+        seconds: u64,
+    },
+    /// A read or a node method (`evm_increaseTime`, `evm_mine`) failed.
+    #[error("{step}: {source}")]
+    Rpc {
+        /// What was being done.
+        step: String,
+        /// The transport error.
+        #[source]
+        source: alloy::transports::TransportError,
+    },
+    /// Fewer funded dev accounts than the seed needs.
+    #[error("seeding needs {needed} dev accounts, got {got}")]
+    NotEnoughAccounts {
+        /// Accounts needed.
+        needed: usize,
+        /// Accounts given.
+        got: usize,
+    },
+    /// The chain does not show what the seed just did (a bug in the seed plan, or a contract
+    /// that behaves differently from the spec).
+    #[error("after seeding, {what} is {actual}, expected {expected}")]
+    Mismatch {
+        /// The run or agent.
+        what: String,
+        /// The state or status on chain.
+        actual: String,
+        /// The state or status the plan aimed for.
+        expected: String,
+    },
+    /// The contract returned an enum value this build does not know.
+    #[error("unknown value from the contract: {0}")]
+    Primitives(#[from] runs_primitives::Error),
+}
+
+/// The seed crate's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
