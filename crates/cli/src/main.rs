@@ -6,6 +6,7 @@ mod chain;
 mod cmd;
 mod hints;
 mod output;
+mod signal;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;

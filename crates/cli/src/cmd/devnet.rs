@@ -39,6 +39,7 @@ use runs_seed::SeedReport;
 use tokio::sync::watch;
 
 use crate::args::{ManifestArgs, OutputArgs};
+use crate::signal::shutdown_signal;
 
 /// MockUSDC minted to each of the dev accounts 1-9.
 const MINT_PER_ACCOUNT: u64 = 100_000;
@@ -619,30 +620,6 @@ async fn unless_stopped<T>(
 async fn stopped(mut stop: watch::Receiver<bool>) {
     // An error means the sender is gone, which only happens after it has sent.
     let _ = stop.wait_for(|s| *s).await;
-}
-
-/// Completes on Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }
 
 /// A progress line on stderr (stdout carries only the result).

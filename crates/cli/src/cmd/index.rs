@@ -9,6 +9,7 @@ use runs_db::Store;
 use runs_indexer::{Backoff, Indexer, IndexerConfig};
 
 use crate::args::{ManifestArgs, OutputArgs, RpcArgs};
+use crate::signal::shutdown_signal;
 
 /// Index every marketplace event into the database and keep following the chain.
 #[derive(Debug, clap::Args)]
@@ -96,29 +97,5 @@ impl IndexArgs {
             }
         }
         Ok(())
-    }
-}
-
-/// Completes on Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }

@@ -18,6 +18,7 @@ use runs_db::Store;
 use runs_primitives::DeploymentManifest;
 
 use crate::args::ManifestArgs;
+use crate::signal::shutdown_signal;
 
 /// Serve the REST API.
 #[derive(Debug, clap::Args)]
@@ -145,28 +146,4 @@ impl ServeArgs {
 /// The URL without credentials or path, for error messages.
 fn redact(url: Option<&Url>) -> String {
     url.map_or_else(String::new, |u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("?")))
-}
-
-/// Completes on Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }
