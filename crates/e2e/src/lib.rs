@@ -3,23 +3,16 @@
 //! a dev chain, with an HTTP client that polls until the API shows what the chain did
 //! ([`Stack::wait_run`]).
 
-use std::{
-    sync::atomic::{AtomicU32, Ordering},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use alloy::{providers::Provider, transports::http::reqwest};
 use runs_api::{ApiConfig, ApiState, ChainHead};
 use runs_db::Store;
 use runs_indexer::{Backoff, Indexer, IndexerConfig};
 use runs_primitives::DeploymentManifest;
-use runs_testkit::AnvilInstance;
+use runs_testkit::{AnvilInstance, TestDatabase};
 use serde_json::Value;
-use sqlx::Connection;
 use tokio::{sync::watch, task::JoinHandle};
-
-/// The test Postgres server (trust auth); each test creates and drops its own database in it.
-pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// How long the API may take to show a change made on chain.
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -38,8 +31,7 @@ pub enum Backend {
 pub struct TestDb {
     /// The store over it.
     pub store: Store,
-    pg_name: Option<String>,
-    _dir: Option<tempfile::TempDir>,
+    _database: TestDatabase,
 }
 
 impl TestDb {
@@ -48,58 +40,13 @@ impl TestDb {
     /// # Panics
     /// When the database cannot be created (for Postgres: no server on 127.0.0.1:5432).
     pub async fn new(backend: Backend) -> Self {
-        match backend {
-            Backend::Postgres => {
-                static COUNTER: AtomicU32 = AtomicU32::new(0);
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .subsec_nanos();
-                let name = format!(
-                    "runs_e2e_{}_{}_{nanos}",
-                    std::process::id(),
-                    COUNTER.fetch_add(1, Ordering::Relaxed)
-                );
-                let mut admin = sqlx::PgConnection::connect(PG_ADMIN_URL)
-                    .await
-                    .expect("Postgres on 127.0.0.1:5432 (user postgres, database test)");
-                // Identifiers cannot be bound; `name` is digits and underscores, made above.
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create the test database");
-                admin.close().await.ok();
-                let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-                let store = Store::connect(Some(&url)).await.expect("connect to Postgres");
-                store.migrate().await.expect("migrate");
-                Self { store, pg_name: Some(name), _dir: None }
-            }
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("tempdir");
-                let store =
-                    Store::connect_sqlite(&dir.path().join("runs.db")).await.expect("SQLite");
-                store.migrate().await.expect("migrate");
-                Self { store, pg_name: None, _dir: Some(dir) }
-            }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some(name) = self.pg_name.take() else { return };
-        // Drop may run inside a runtime that is shutting down: use a thread with its own.
-        let _ = std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN_URL).await {
-                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
-                }
-            });
-        })
-        .join();
+        let database = match backend {
+            Backend::Postgres => TestDatabase::postgres("runs_e2e").await,
+            Backend::Sqlite => TestDatabase::sqlite(),
+        };
+        let store = Store::connect(Some(database.url())).await.expect("connect to the database");
+        store.migrate().await.expect("migrate");
+        Self { store, _database: database }
     }
 }
 

@@ -17,6 +17,11 @@
 //!   account 0 (owner and treasury) and mints [`FUNDED_USDC`] to accounts 1..=9. The contracts are
 //!   compiled once per test process (solc-js is slow) and reused for every deployment.
 //! - [`provider_for`] / [`signer`] / [`key_hex`] sign as one of Anvil's ten funded accounts.
+//! - [`TestDatabase`] is a throwaway Postgres database or SQLite file for one test.
+
+mod database;
+
+pub use database::{PG_ADMIN_URL, TestDatabase};
 
 use std::{
     path::{Path, PathBuf},

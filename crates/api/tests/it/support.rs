@@ -3,11 +3,6 @@
 //! db crate's write API exactly as the indexer does, a seeded marketplace, and request helpers
 //! that drive the router with `oneshot` (no socket).
 
-use std::{
-    sync::atomic::{AtomicU64, Ordering},
-    time::{SystemTime, UNIX_EPOCH},
-};
-
 use axum::{
     Router,
     body::Body,
@@ -18,11 +13,9 @@ use runs_db::{BlockRef, RangeCommit, Store};
 use runs_primitives::{
     Address, AgentId, B256, ChainEvent, LogPosition, MarketEvent, RunId, RunState, Usdc,
 };
+use runs_testkit::TestDatabase;
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tower::ServiceExt;
-
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// The chain every test indexes.
 pub(crate) const CHAIN: u64 = 31337;
@@ -36,43 +29,22 @@ pub(crate) const ESCROW: Address = Address::repeat_byte(0xe5);
 /// A migrated store that cleans up after itself.
 pub(crate) struct TestDb {
     pub(crate) store: Store,
-    _cleanup: Cleanup,
-}
-
-enum Cleanup {
-    Postgres { name: String },
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    _database: TestDatabase,
 }
 
 impl TestDb {
     pub(crate) async fn postgres() -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
-        let name = format!(
-            "runs_api_test_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = PgConnection::connect(ADMIN_URL).await.expect("connect to test Postgres");
-        // Identifiers cannot be bound; `name` is built above from digits and underscores only.
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
-        admin.close().await.ok();
-        let cleanup = Cleanup::Postgres { name: name.clone() };
-        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        let store = Store::connect(Some(&url)).await.expect("connect");
-        store.migrate().await.expect("migrate");
-        Self { store, _cleanup: cleanup }
+        Self::open(TestDatabase::postgres("runs_api_test").await).await
     }
 
     pub(crate) async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("runs.db").display());
-        let store = Store::connect(Some(&url)).await.expect("connect");
+        Self::open(TestDatabase::sqlite()).await
+    }
+
+    async fn open(database: TestDatabase) -> Self {
+        let store = Store::connect(Some(database.url())).await.expect("connect");
         store.migrate().await.expect("migrate");
-        Self { store, _cleanup: Cleanup::Sqlite(dir) }
+        Self { store, _database: database }
     }
 
     /// The router over this store, with the escrow configured.
@@ -85,31 +57,6 @@ impl TestDb {
 
     pub(crate) fn app_with(&self, config: ApiConfig, head: ChainHead) -> Router {
         runs_api::router(ApiState::new(self.store.clone(), config, head))
-    }
-}
-
-impl Drop for Cleanup {
-    // A Drop has no caller to return the error to; the test output is the place for it.
-    #[allow(clippy::print_stderr)]
-    fn drop(&mut self) {
-        let Self::Postgres { name } = self else { return };
-        let name = name.clone();
-        // Runs outside the test's runtime (possibly while unwinding): a fresh one on its own
-        // thread. FORCE closes the test's still-open pool connections.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                let mut admin = PgConnection::connect(ADMIN_URL).await?;
-                sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .execute(&mut admin)
-                    .await?;
-                admin.close().await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop a test database: {dropped:?}");
-        }
     }
 }
 

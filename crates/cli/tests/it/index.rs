@@ -18,53 +18,11 @@ use runs_bindings::{MockUSDC, RunEscrow};
 use runs_db::Store;
 use runs_indexer::{Indexer, IndexerConfig};
 use runs_primitives::DeploymentManifest;
-use sqlx::Connection;
+use runs_testkit::TestDatabase;
 
-const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const POSTERS: [usize; 4] = [1, 2, 3, 4];
 const BLOCKS: usize = 60;
 const TXS_PER_BLOCK: usize = 25;
-
-/// A fresh Postgres database, dropped with the guard.
-struct PgDb {
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    async fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!("runs_cli_{tag}_{}_{nanos}", std::process::id());
-        let mut admin = sqlx::PgConnection::connect(PG_ADMIN_URL).await.expect("test Postgres");
-        // Identifiers cannot be bound; `name` is digits, letters and underscores made above.
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        Self { name, url }
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN_URL).await {
-                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 /// Many `createAndFund`s per block (automine off, explicit nonces and gas, one `evm_mine` per
 /// block) with a few empty blocks between: `BLOCKS * TXS_PER_BLOCK * 2` events, fast.
@@ -215,8 +173,8 @@ async fn kill_9_during_backfill_loses_and_duplicates_nothing() {
     manifest.save(DeploymentManifest::path_for(&deployments, manifest.chain_id)).unwrap();
 
     // The clean run, in process.
-    let clean_db = PgDb::new("clean").await;
-    let clean = Store::connect(Some(&clean_db.url)).await.unwrap();
+    let clean_db = TestDatabase::postgres("runs_cli_clean").await;
+    let clean = Store::connect(Some(clean_db.url())).await.unwrap();
     clean.migrate().await.unwrap();
     Indexer::new(provider.clone(), clean.clone(), manifest, IndexerConfig::default())
         .run_until(head)
@@ -227,9 +185,9 @@ async fn kill_9_during_backfill_loses_and_duplicates_nothing() {
     assert!(expected.events.len() >= 2 * bulk_runs, "{} events", expected.events.len());
     assert_eq!(expected.runs.len(), bulk_runs);
 
-    let pg = PgDb::new("killed").await;
+    let pg = TestDatabase::postgres("runs_cli_killed").await;
     let sqlite_url = format!("sqlite://{}", dir.path().join("runs.db").display());
-    for url in [pg.url.as_str(), sqlite_url.as_str()] {
+    for url in [pg.url(), sqlite_url.as_str()] {
         let landed =
             kill_and_restart(&mut rng, 10, &rpc, &deployments, url, manifest.chain_id, head).await;
         assert!(

@@ -1,17 +1,9 @@
 //! Test harness: a fresh store per test on either backend, dropped afterwards (the Postgres
 //! database too, even when the test panics), and builders for chain events.
 
-use std::{
-    sync::atomic::{AtomicU64, Ordering},
-    time::{SystemTime, UNIX_EPOCH},
-};
-
 use runs_db::{BlockRef, Store};
 use runs_primitives::{Address, B256, ChainEvent, LogPosition, MarketEvent};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
-
-/// The maintenance database tests connect to in order to create their own.
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+use runs_testkit::TestDatabase;
 
 /// The chain id every test indexes.
 pub(crate) const CHAIN: u64 = 31337;
@@ -19,54 +11,32 @@ pub(crate) const CHAIN: u64 = 31337;
 /// A migrated store that cleans up after itself.
 pub(crate) struct TestDb {
     pub(crate) store: Store,
-    url: String,
-    _cleanup: Cleanup,
-}
-
-enum Cleanup {
-    Postgres { name: String },
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    database: TestDatabase,
 }
 
 impl TestDb {
     pub(crate) async fn postgres() -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
-        let name = format!(
-            "runs_test_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = PgConnection::connect(ADMIN_URL).await.expect("connect to test Postgres");
-        // Identifiers cannot be bound; `name` is built above from digits and underscores only.
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
-        admin.close().await.ok();
-        let cleanup = Cleanup::Postgres { name: name.clone() };
-        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        let store = Store::connect(Some(&url)).await.expect("connect");
-        store.migrate().await.expect("migrate");
-        Self { store, url, _cleanup: cleanup }
+        Self::open(TestDatabase::postgres("runs_test").await).await
     }
 
     pub(crate) async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("runs.db").display());
-        let store = Store::connect(Some(&url)).await.expect("connect");
+        Self::open(TestDatabase::sqlite()).await
+    }
+
+    async fn open(database: TestDatabase) -> Self {
+        let store = Store::connect(Some(database.url())).await.expect("connect");
         store.migrate().await.expect("migrate");
-        Self { store, url, _cleanup: Cleanup::Sqlite(dir) }
+        Self { store, database }
     }
 
     /// A second, independent store on the same database (another "process").
     pub(crate) async fn connect_again(&self) -> Store {
-        Store::connect(Some(&self.url)).await.expect("connect again")
+        Store::connect(Some(self.database.url())).await.expect("connect again")
     }
 
     /// A read-only store on the same database, as `runs serve` opens it.
     pub(crate) async fn connect_reader(&self) -> Store {
-        Store::connect_reader(Some(&self.url)).await.expect("connect reader")
+        Store::connect_reader(Some(self.database.url())).await.expect("connect reader")
     }
 
     /// Run a statement on the backend's pool and return the first column of each row as text.
@@ -75,31 +45,6 @@ impl TestDb {
             (Some(pool), _) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
             (_, Some(pool)) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
             _ => unreachable!(),
-        }
-    }
-}
-
-impl Drop for Cleanup {
-    #[allow(clippy::print_stderr)]
-    fn drop(&mut self) {
-        let Self::Postgres { name } = self else { return };
-        let name = name.clone();
-        // Drop runs outside the test's runtime (possibly while unwinding): use a fresh one on its
-        // own thread. FORCE closes the test's still-open pool connections.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                let mut admin = PgConnection::connect(ADMIN_URL).await?;
-                sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .execute(&mut admin)
-                    .await?;
-                admin.close().await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            // Panicking in drop could abort an unwinding test; a leftover database is only noise.
-            eprintln!("could not drop a test database: {dropped:?}");
         }
     }
 }

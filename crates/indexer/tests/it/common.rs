@@ -1,10 +1,7 @@
 //! Shared set-up of the indexer's integration tests: a fresh store per test on either backend,
 //! running the indexer, waiting for it, and a scripted marketplace lifecycle.
 
-use std::{
-    sync::atomic::{AtomicU32, Ordering},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use alloy::{
     primitives::{Address, U256},
@@ -14,12 +11,11 @@ use runs_bindings::{MockUSDC, RunEscrow, StakeVault};
 use runs_db::{Snapshot, Store};
 use runs_indexer::{Backoff, Indexer, IndexerConfig};
 use runs_primitives::DeploymentManifest;
-use runs_testkit::{AnvilInstance, Deployment};
-use sqlx::Connection;
+use runs_testkit::{AnvilInstance, Deployment, TestDatabase};
 use tokio::{sync::oneshot, task::JoinHandle};
 
 /// The test Postgres server (trust auth); each test creates and drops its own database in it.
-pub(crate) const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub(crate) use runs_testkit::PG_ADMIN_URL;
 
 /// The two backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +27,7 @@ pub(crate) enum Backend {
 /// A fresh, migrated store; its Postgres database (or SQLite directory) is removed on drop.
 pub(crate) struct TestDb {
     pub(crate) store: Store,
-    pub(crate) url: String,
-    pg_name: Option<String>,
-    _dir: Option<tempfile::TempDir>,
+    database: TestDatabase,
 }
 
 impl TestDb {
@@ -45,60 +39,27 @@ impl TestDb {
     }
 
     pub(crate) async fn postgres() -> Self {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!(
-            "runs_idx_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = sqlx::PgConnection::connect(PG_ADMIN_URL)
-            .await
-            .expect("Postgres on 127.0.0.1:5432 (user postgres, database test)");
-        // Identifiers cannot be bound; `name` is generated above from digits and underscores.
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
-        admin.close().await.ok();
-        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        let store = Store::connect(Some(&url)).await.expect("connect");
-        store.migrate().await.expect("migrate");
-        Self { store, url, pg_name: Some(name), _dir: None }
+        Self::open(TestDatabase::postgres("runs_idx").await).await
     }
 
     pub(crate) async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("runs.db").display());
-        let store = Store::connect(Some(&url)).await.expect("connect");
+        Self::open(TestDatabase::sqlite()).await
+    }
+
+    async fn open(database: TestDatabase) -> Self {
+        let store = Store::connect(Some(database.url())).await.expect("connect");
         store.migrate().await.expect("migrate");
-        Self { store, url, pg_name: None, _dir: Some(dir) }
+        Self { store, database }
+    }
+
+    /// The database's connection URL.
+    pub(crate) fn url(&self) -> &str {
+        self.database.url()
     }
 
     /// Another store on the same database (another "process").
     pub(crate) async fn reconnect(&self) -> Store {
-        Store::connect(Some(&self.url)).await.expect("reconnect")
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some(name) = self.pg_name.take() else { return };
-        // Drop runs outside any runtime guarantee; use a thread with its own runtime.
-        let _ = std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            runtime.block_on(async move {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN_URL).await {
-                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
-                }
-            });
-        })
-        .join();
+        Store::connect(Some(self.url())).await.expect("reconnect")
     }
 }
 

@@ -161,7 +161,7 @@ async fn a_flaky_rpc_and_database_give_the_same_store_as_a_clean_run() {
     let indexer = Running::spawn(flaky, db.store.clone(), manifest, config);
 
     // Meanwhile the database drops every connection of the indexer, a few times.
-    let db_name = db.url.rsplit('/').next().unwrap().to_owned();
+    let db_name = db.url().rsplit('/').next().unwrap().to_owned();
     let mut admin = sqlx::PgConnection::connect(PG_ADMIN_URL).await.unwrap();
     let mut terminated = 0i64;
     for _ in 0..4 {

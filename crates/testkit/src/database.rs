@@ -1,0 +1,94 @@
+//! A throwaway database per test: a fresh Postgres database on the local server (dropped
+//! afterwards, even when the test panics) or an SQLite file in a temporary directory.
+
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+/// The maintenance database tests connect to in order to create their own (trust auth).
+pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// One test's database; its URL is what `runs_db::Store::connect` takes.
+#[derive(Debug)]
+pub struct TestDatabase {
+    url: String,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Postgres { name: String },
+    Sqlite { _dir: tempfile::TempDir },
+}
+
+impl TestDatabase {
+    /// A fresh Postgres database named `<prefix>_<pid>_<n>_<nanos>`.
+    ///
+    /// # Panics
+    /// When no Postgres answers at [`PG_ADMIN_URL`] or the database cannot be created.
+    pub async fn postgres(prefix: &str) -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        assert!(
+            prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            "a database name prefix is lowercase letters, digits and underscores"
+        );
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        let name = format!(
+            "{prefix}_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = PgConnection::connect(PG_ADMIN_URL)
+            .await
+            .expect("Postgres on 127.0.0.1:5432 (user postgres, database test)");
+        // Identifiers cannot be bound; `name` is checked or generated above.
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        admin.close().await.ok();
+        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        Self { url, kind: Kind::Postgres { name } }
+    }
+
+    /// A fresh SQLite file (`runs.db`) in its own temporary directory.
+    ///
+    /// # Panics
+    /// When the temporary directory cannot be created.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("runs.db").display());
+        Self { url, kind: Kind::Sqlite { _dir: dir } }
+    }
+
+    /// The connection URL (`postgres://...` or `sqlite://...`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Kind::Postgres { name } = &self.kind else { return };
+        let name = name.clone();
+        // Drop may run while the test's runtime shuts down or unwinds: use a thread with its own
+        // runtime. FORCE closes the test's still-open pool connections. A database that could
+        // not be dropped is only noise, never worth a panic inside drop.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut admin) = PgConnection::connect(PG_ADMIN_URL).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut admin).await;
+                }
+            });
+        })
+        .join();
+    }
+}
