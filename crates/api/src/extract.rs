@@ -1,12 +1,17 @@
 //! Extractors that turn every malformed input into an [`ApiError`] naming the parameter, instead
 //! of axum's plain-text rejections, plus the parsers shared by the query parameters.
 
+use std::sync::{Arc, OnceLock};
+
 use axum::{
     extract::{FromRequest, FromRequestParts, Path, Query, Request},
     http::request::Parts,
 };
-use runs_db::BlockRef;
-use runs_primitives::{Address, Usdc};
+use runs_db::{
+    BlockRef,
+    read::{Reader, RunQuery, RunView},
+};
+use runs_primitives::{Address, RunId, Usdc};
 use serde::de::DeserializeOwned;
 
 use crate::{ApiError, ApiState, error::json_rejection};
@@ -53,8 +58,83 @@ impl<T: DeserializeOwned> FromRequest<ApiState> for ApiJson<T> {
     }
 }
 
-/// The indexed head the freshness middleware read for this request (`None` before anything is
-/// indexed). Missing only when the database could not be read: then the request is a 503.
+/// The database side of one request: one connection, and the indexed head the answer is based
+/// on (the first one a read returns: the run reads carry it in the same statement, the others
+/// ask for it with [`Db::head`]). Taken after the other extractors, so malformed input is
+/// rejected before a connection is checked out. The head is also handed to the freshness
+/// middleware (through [`HeadSlot`]) for the `X-Indexed-Block` header.
+#[derive(Debug)]
+pub(crate) struct Db {
+    pub(crate) reader: Reader,
+    chain_id: u64,
+    head: Option<Head>,
+    slot: Option<HeadSlot>,
+}
+
+impl FromRequestParts<ApiState> for Db {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        Ok(Self {
+            reader: state.store().reader().await?,
+            chain_id: state.chain_id(),
+            head: None,
+            slot: parts.extensions.get::<HeadSlot>().cloned(),
+        })
+    }
+}
+
+impl Db {
+    /// The indexed head this request answers at, read now if no read returned it yet.
+    pub(crate) async fn head(&mut self) -> Result<Head, ApiError> {
+        if let Some(head) = self.head {
+            return Ok(head);
+        }
+        let head = self.reader.indexed_head(self.chain_id).await?;
+        Ok(self.record(head))
+    }
+
+    /// One page of runs (and the head, from the same statement).
+    pub(crate) async fn list_runs(&mut self, query: &RunQuery) -> Result<Vec<RunView>, ApiError> {
+        let page = self.reader.list_runs(self.chain_id, query).await?;
+        self.record(page.head);
+        Ok(page.rows)
+    }
+
+    /// One run (and the head, from the same statement).
+    pub(crate) async fn get_run(&mut self, run_id: RunId) -> Result<Option<RunView>, ApiError> {
+        let found = self.reader.get_run(self.chain_id, run_id).await?;
+        self.record(found.head);
+        Ok(found.rows)
+    }
+
+    fn record(&mut self, block: Option<BlockRef>) -> Head {
+        *self.head.get_or_insert_with(|| {
+            if let Some(slot) = &self.slot {
+                slot.record(block.map_or(0, |b| b.number));
+            }
+            Head(block)
+        })
+    }
+}
+
+/// Where [`Db`] leaves the indexed block it read, for the middleware that stamps the response.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HeadSlot(Arc<OnceLock<u64>>);
+
+impl HeadSlot {
+    fn record(&self, block: u64) {
+        // The first read wins: it is the one the handler's answer is based on.
+        let _ = self.0.set(block);
+    }
+
+    /// The block read by the handler, if it read one.
+    pub(crate) fn get(&self) -> Option<u64> {
+        self.0.get().copied()
+    }
+}
+
+/// The last indexed block (None before anything is indexed).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Head(pub(crate) Option<BlockRef>);
 
@@ -67,18 +147,6 @@ impl Head {
     /// The indexed block's timestamp: "now" for every time-dependent rule.
     pub(crate) fn timestamp(&self) -> u64 {
         self.0.map_or(0, |b| b.timestamp)
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Head {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Self>()
-            .copied()
-            .ok_or_else(|| ApiError::Unavailable("the indexed head could not be read".into()))
     }
 }
 

@@ -34,15 +34,20 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
+    serve::ListenerExt,
 };
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 use runs_db::{BlockRef, ChainParams, Store, read::RunFilter};
 use runs_primitives::Address;
+use tokio::sync::OnceCell;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{extract::Head, metrics::Metrics};
+use crate::{
+    extract::{Db, HeadSlot},
+    metrics::Metrics,
+};
 
 /// The response header carrying the last indexed block.
 pub const INDEXED_BLOCK_HEADER: &str = "x-indexed-block";
@@ -106,12 +111,16 @@ struct Inner {
     head: ChainHead,
     metrics: Metrics,
     /// `COUNT(*)` per filter, valid for one indexed block: totals change only when the index
-    /// moves, and counting is the one part of a listing that grows with the table.
-    totals: Mutex<HashMap<RunFilter, (u64, u64)>>,
+    /// moves, and counting is the one part of a listing that grows with the table. One cell per
+    /// filter and block, so concurrent requests wait for one count instead of each running it.
+    totals: Mutex<HashMap<RunFilter, TotalCell>>,
     /// The chain parameters as of one indexed block (number and hash, so a reorg misses): they
     /// change only when the index moves, and re-reading them cost every request a round trip.
     params: Mutex<Option<(BlockRef, Option<ChainParams>)>>,
 }
+
+/// A listing's total at one indexed block, counted by the first request that needs it.
+type TotalCell = (Option<BlockRef>, Arc<OnceCell<u64>>);
 
 /// Entries kept in the totals cache before it is cleared.
 const TOTALS_CACHE_SIZE: usize = 4_096;
@@ -152,34 +161,49 @@ impl ApiState {
         &self.inner.metrics
     }
 
-    /// The chain parameters at the indexed block `head`, read once per block.
-    pub(crate) async fn chain_params(&self, head: Head) -> Result<Option<ChainParams>, ApiError> {
+    /// The chain parameters at the request's indexed block, read once per block.
+    pub(crate) async fn chain_params(&self, db: &mut Db) -> Result<Option<ChainParams>, ApiError> {
         let lock = || self.inner.params.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let head = db.head().await?;
         if let Some(block) = head.0
             && let Some((at, params)) = lock().as_ref()
             && *at == block
         {
             return Ok(params.clone());
         }
-        let params = self.store().chain_params(self.chain_id()).await?;
+        let params = db.reader.chain_params(self.chain_id()).await?;
         if let Some(block) = head.0 {
             *lock() = Some((block, params.clone()));
         }
         Ok(params)
     }
 
-    pub(crate) fn cached_total(&self, filter: &RunFilter, block: u64) -> Option<u64> {
-        let totals = self.inner.totals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        totals.get(filter).filter(|(at, _)| *at == block).map(|(_, total)| *total)
-    }
-
-    pub(crate) fn cache_total(&self, filter: &RunFilter, block: u64, total: u64) {
-        let mut totals =
-            self.inner.totals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if totals.len() >= TOTALS_CACHE_SIZE {
-            totals.clear();
-        }
-        totals.insert(filter.clone(), (block, total));
+    /// How many runs match `filter` at the request's indexed block, counted once per block.
+    pub(crate) async fn total_runs(
+        &self,
+        db: &mut Db,
+        filter: &RunFilter,
+    ) -> Result<u64, ApiError> {
+        let block = db.head().await?.0;
+        let cell = {
+            let mut totals =
+                self.inner.totals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match totals.get(filter) {
+                Some((at, cell)) if *at == block => Arc::clone(cell),
+                _ => {
+                    if totals.len() >= TOTALS_CACHE_SIZE {
+                        totals.clear();
+                    }
+                    let cell = Arc::new(OnceCell::new());
+                    totals.insert(filter.clone(), (block, Arc::clone(&cell)));
+                    cell
+                }
+            }
+        };
+        let chain = self.chain_id();
+        let total =
+            cell.get_or_try_init(|| async { db.reader.count_runs(chain, filter).await }).await?;
+        Ok(*total)
     }
 }
 
@@ -282,23 +306,32 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
     }
 }
 
-/// Reads the indexed head once per request, hands it to the handler and stamps the response.
+/// Stamps every response with the indexed block its answer is based on: the one the handler
+/// read through [`Db`], or, for a response that did not read the index (health, metrics, a
+/// rejected parameter), the current one.
 async fn freshness(State(state): State<ApiState>, mut req: Request, next: Next) -> Response {
-    let head = match state.store().indexed_head(state.chain_id()).await {
-        Ok(head) => Some(Head(head)),
-        Err(err) => {
-            tracing::warn!(target: "runs::api", error = %err, "cannot read the indexed head");
-            None
-        }
-    };
-    if let Some(head) = head {
-        req.extensions_mut().insert(head);
-    }
+    let slot = HeadSlot::default();
+    req.extensions_mut().insert(slot.clone());
     let mut response = next.run(req).await;
-    if let Some(head) = head {
-        response.headers_mut().insert(INDEXED_BLOCK_HEADER, HeaderValue::from(head.number()));
+    let block = match slot.get() {
+        Some(block) => Some(block),
+        None => match current_head(&state).await {
+            Ok(head) => Some(head.map_or(0, |b| b.number)),
+            Err(err) => {
+                tracing::warn!(target: "runs::api", error = %err, "cannot read the indexed head");
+                None
+            }
+        },
+    };
+    if let Some(block) = block {
+        response.headers_mut().insert(INDEXED_BLOCK_HEADER, HeaderValue::from(block));
     }
     response
+}
+
+/// The indexed head, on a connection of its own.
+async fn current_head(state: &ApiState) -> runs_db::Result<Option<BlockRef>> {
+    state.store().reader().await?.indexed_head(state.chain_id()).await
 }
 
 /// Counts and times every request by its route template (not the raw path, which would make
@@ -326,10 +359,17 @@ async fn observe(State(state): State<ApiState>, req: Request, next: Next) -> Res
 }
 
 /// Serve `router` on `listener` until `shutdown` resolves, then let in-flight requests finish.
+/// Accepted connections get `TCP_NODELAY`: a response is written as soon as it is ready, never
+/// held back waiting for the client's acknowledgement of the previous one.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let listener = listener.tap_io(|stream| {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(target: "runs::api", error = %err, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

@@ -15,6 +15,8 @@
 //! - Writes (each one transaction; `chain_id: u64`): [`Store::checkpoint`],
 //!   [`Store::recent_blocks`] (highest first), [`Store::commit_range`]`(chain_id, &RangeCommit)
 //!   -> CommitStats`, [`Store::rollback_to`]`(chain_id, &BlockRef) -> RollbackStats`.
+//! - Reads: [`Store::reader`] → [`read::Reader`], one connection for the statements of one
+//!   request (on Postgres from a pool of its own, which skips sqlx's check on every return).
 //! - [`Store::lock_writer`] (waits) / [`Store::try_lock_writer`] → [`WriterLock`]
 //!   ([`WriterLock::is_held`], [`WriterLock::release`]; dropping it releases it).
 //! - [`Store::snapshot`] → [`Snapshot`] (events, runs, agents, params, credits; sorted).
@@ -36,6 +38,7 @@ mod lock;
 mod ops;
 mod pg;
 pub mod read;
+mod readpool;
 pub mod reduce;
 mod rows;
 mod sqlite;

@@ -1,6 +1,7 @@
 //! The read side of the store, for the REST API: filtered and sorted run listings (offset pages or
 //! keyset pages), one run with its event history, agents and their slash history, the parameters
-//! and the indexed head. Reads never open a write transaction, so they never wait for the indexer.
+//! and the indexed head, all through a [`Reader`] (one connection per request). Reads never open
+//! a write transaction, so they never wait for the indexer.
 //!
 //! Every statement is assembled from constant SQL fragments chosen by `match` on typed filters and
 //! sort keys, with every value bound ([`sqlx::QueryBuilder::push_bind`]); no input text ever
@@ -8,11 +9,12 @@
 //! planner sees concrete predicates and uses the `runs_*_idx` indexes.
 
 use runs_primitives::{AgentId, ChainEvent, RunId, RunState, Usdc};
-use sqlx::QueryBuilder;
+use sqlx::{QueryBuilder, pool::PoolConnection};
 
 use crate::{
-    AgentRow, BlockRef, ChainParams, Result, RunRow, Store,
+    AgentRow, BlockRef, ChainParams, Result, RunRow,
     codec::{RawAgent, RawBlock, RawEvent, RawParams, RawRun, addr_text, amount_text, int, uint},
+    readpool::PgReadConn,
 };
 
 /// Which runs a listing returns (all fields optional; `None` = no constraint).
@@ -112,7 +114,8 @@ impl RunView {
 struct Dialect {
     /// Appended to a bound amount (Postgres compares `NUMERIC`, SQLite padded text).
     numeric: &'static str,
-    run_select: &'static str,
+    /// The select list of a run joined with its agent's stake (`FROM RUN_FROM`).
+    run_columns: &'static str,
     run_count: &'static str,
     agent_select: &'static str,
     event_select: &'static str,
@@ -121,14 +124,12 @@ struct Dialect {
 
 const PG: Dialect = Dialect {
     numeric: "::numeric",
-    run_select: "SELECT r.run_id, r.poster, r.spec_uri, r.reward::text AS reward, \
+    run_columns: "r.run_id, r.poster, r.spec_uri, r.reward::text AS reward, \
          r.fee::text AS fee, r.deadline, r.state, r.agent_id, r.agent_wallet, r.deliverable_uri, \
          r.revision_count, r.max_revisions, r.claim_timeout, r.review_period, r.funded, \
          r.claimed_at, r.submitted_at, r.timer_start, r.created_at, r.updated_at, \
          r.created_block, r.updated_block, a.stake::text AS agent_stake, \
-         a.pending_unstake::text AS agent_pending \
-         FROM runs r LEFT JOIN agents a ON a.chain_id = r.chain_id AND a.agent_id = r.agent_id \
-         WHERE r.chain_id = ",
+         a.pending_unstake::text AS agent_pending",
     run_count: "SELECT COUNT(*) FROM runs r WHERE r.chain_id = ",
     agent_select: "SELECT agent_id, wallet, metadata_uri, stake::text AS stake, \
          pending_unstake::text AS pending_unstake, unstake_ready_at, staked_since, frozen, \
@@ -143,13 +144,11 @@ const PG: Dialect = Dialect {
 
 const SQLITE: Dialect = Dialect {
     numeric: "",
-    run_select: "SELECT r.run_id, r.poster, r.spec_uri, r.reward, r.fee, r.deadline, r.state, \
+    run_columns: "r.run_id, r.poster, r.spec_uri, r.reward, r.fee, r.deadline, r.state, \
          r.agent_id, r.agent_wallet, r.deliverable_uri, r.revision_count, r.max_revisions, \
          r.claim_timeout, r.review_period, r.funded, r.claimed_at, r.submitted_at, r.timer_start, \
          r.created_at, r.updated_at, r.created_block, r.updated_block, a.stake AS agent_stake, \
-         a.pending_unstake AS agent_pending \
-         FROM runs r LEFT JOIN agents a ON a.chain_id = r.chain_id AND a.agent_id = r.agent_id \
-         WHERE r.chain_id = ",
+         a.pending_unstake AS agent_pending",
     run_count: "SELECT COUNT(*) FROM runs r WHERE r.chain_id = ",
     agent_select: "SELECT agent_id, wallet, metadata_uri, stake, pending_unstake, \
          unstake_ready_at, staked_since, frozen, slashes, claims, completions, active_claims, \
@@ -162,22 +161,94 @@ const SQLITE: Dialect = Dialect {
          FROM chain_params WHERE chain_id = ",
 };
 
-/// Run `$body` once per backend with `$pool` the pool, `$db` the sqlx database type and `$d` the
-/// [`Dialect`]: the statements are written once and compiled for both.
+/// The tables behind [`Dialect::run_columns`], up to the chain id to bind.
+const RUN_FROM: &str = " FROM runs r \
+     LEFT JOIN agents a ON a.chain_id = r.chain_id AND a.agent_id = r.agent_id \
+     WHERE r.chain_id = ";
+
+/// The checkpoint's columns, each with the alias it gets in [`push_run_select`].
+const HEAD_COLUMNS: [(&str, &str); 4] = [
+    ("number", "head_number"),
+    ("hash", "head_hash"),
+    ("parent_hash", "head_parent_hash"),
+    ("timestamp", "head_timestamp"),
+];
+
+/// `SELECT <indexed head>, <run columns> FROM runs … WHERE r.chain_id = $chain`: the head comes
+/// from uncorrelated subqueries, which both backends evaluate once per statement, so the rows and
+/// the block they are reported at are read in one snapshot and one round trip.
+fn push_run_select<DB>(qb: &mut QueryBuilder<DB>, d: &Dialect, chain: i64)
+where
+    DB: sqlx::Database,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for (column, alias) in HEAD_COLUMNS {
+        qb.push("(SELECT ").push(column).push(" FROM checkpoint WHERE chain_id = ");
+        qb.push_bind(chain).push(") AS ").push(alias).push(", ");
+    }
+    qb.push(d.run_columns).push(RUN_FROM).push_bind(chain);
+}
+
+/// Run `$body` once per backend with `$conn` the reader's connection, `$db` the sqlx database
+/// type and `$d` the [`Dialect`]: the statements are written once and compiled for both.
 macro_rules! on_backend {
-    ($store:expr, |$pool:ident, $db:ident, $d:ident| $body:expr) => {{
-        if let Some($pool) = $store.pg_pool() {
-            type $db = sqlx::Postgres;
-            let $d = &PG;
-            $body
-        } else if let Some($pool) = $store.sqlite_pool() {
-            type $db = sqlx::Sqlite;
-            let $d = &SQLITE;
-            $body
-        } else {
-            unreachable!("a store is either Postgres or SQLite")
+    ($reader:expr, |$conn:ident, $db:ident, $d:ident| $body:expr) => {{
+        match &mut $reader.conn {
+            ReaderConn::Postgres(read) => {
+                type $db = sqlx::Postgres;
+                let $d = &PG;
+                // `$body` returns early on error, leaving the connection marked busy.
+                let out = {
+                    let $conn = read.start();
+                    $body
+                };
+                read.done();
+                out
+            }
+            ReaderConn::Sqlite(conn) => {
+                type $db = sqlx::Sqlite;
+                let $conn = &mut **conn;
+                let $d = &SQLITE;
+                $body
+            }
         }
     }};
+}
+
+/// A run row read by [`push_run_select`]: the run, and the indexed head.
+#[derive(Debug, sqlx::FromRow)]
+struct RawRunAtHead {
+    #[sqlx(flatten)]
+    view: RawRunView,
+    head_number: Option<i64>,
+    head_hash: Option<String>,
+    head_parent_hash: Option<String>,
+    head_timestamp: Option<i64>,
+}
+
+impl RawRunAtHead {
+    fn head(&self) -> Result<Option<BlockRef>> {
+        match (&self.head_number, &self.head_hash, &self.head_parent_hash, &self.head_timestamp) {
+            (Some(number), Some(hash), Some(parent_hash), Some(timestamp)) => RawBlock {
+                number: *number,
+                hash: hash.clone(),
+                parent_hash: parent_hash.clone(),
+                timestamp: *timestamp,
+            }
+            .decode("checkpoint")
+            .map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Rows and the indexed head they were read at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AtHead<T> {
+    /// The last indexed block when the rows were read (None before anything is indexed).
+    pub head: Option<BlockRef>,
+    /// The rows.
+    pub rows: T,
 }
 
 /// One `runs` row joined with its agent's stake.
@@ -273,20 +344,45 @@ where
     Ok(())
 }
 
-impl Store {
+/// One connection for the reads of one request: every statement of a request goes over the
+/// same connection, so a request waits for a connection once, not once per statement. Dropping
+/// the reader returns the connection. Reads never open a transaction, so they never wait for the
+/// indexer (each statement sees the latest committed index). Made by [`crate::Store::reader`].
+#[derive(Debug)]
+pub struct Reader {
+    conn: ReaderConn,
+}
+
+#[derive(Debug)]
+enum ReaderConn {
+    Postgres(PgReadConn),
+    Sqlite(PoolConnection<sqlx::Sqlite>),
+}
+
+impl Reader {
+    pub(crate) fn postgres(conn: PgReadConn) -> Self {
+        Self { conn: ReaderConn::Postgres(conn) }
+    }
+
+    pub(crate) fn sqlite(conn: PoolConnection<sqlx::Sqlite>) -> Self {
+        Self { conn: ReaderConn::Sqlite(conn) }
+    }
+}
+
+impl Reader {
     /// Whether the database answers (`SELECT 1`).
-    pub async fn ping(&self) -> Result<()> {
-        on_backend!(self, |pool, Db, _d| {
-            sqlx::query_scalar::<Db, i32>("SELECT 1").fetch_one(pool).await?;
+    pub async fn ping(&mut self) -> Result<()> {
+        on_backend!(self, |conn, Db, _d| {
+            sqlx::query_scalar::<Db, i32>("SELECT 1").fetch_one(conn).await?;
         });
         Ok(())
     }
 
     /// The chains that have a checkpoint, in id order.
-    pub async fn indexed_chains(&self) -> Result<Vec<u64>> {
-        let ids: Vec<i64> = on_backend!(self, |pool, Db, _d| {
+    pub async fn indexed_chains(&mut self) -> Result<Vec<u64>> {
+        let ids: Vec<i64> = on_backend!(self, |conn, Db, _d| {
             sqlx::query_scalar::<Db, i64>("SELECT chain_id FROM checkpoint ORDER BY chain_id")
-                .fetch_all(pool)
+                .fetch_all(conn)
                 .await?
         });
         ids.into_iter().map(|id| uint("checkpoint", "chain_id", id)).collect()
@@ -294,77 +390,96 @@ impl Store {
 
     /// The last fully indexed block of `chain_id`, read without a transaction (the API's view of
     /// freshness; [`Store::checkpoint`] is the writer's).
-    pub async fn indexed_head(&self, chain_id: u64) -> Result<Option<BlockRef>> {
+    pub async fn indexed_head(&mut self, chain_id: u64) -> Result<Option<BlockRef>> {
         let chain = int("chain_id", chain_id)?;
-        let raw: Option<RawBlock> = on_backend!(self, |pool, Db, _d| {
+        let raw: Option<RawBlock> = on_backend!(self, |conn, Db, _d| {
             let mut qb = QueryBuilder::<Db>::new(
                 "SELECT number, hash, parent_hash, timestamp FROM checkpoint WHERE chain_id = ",
             );
             qb.push_bind(chain);
-            qb.build_query_as::<RawBlock>().fetch_optional(pool).await?
+            qb.build_query_as::<RawBlock>().fetch_optional(conn).await?
         });
         raw.map(|b| b.decode("checkpoint")).transpose()
     }
 
     /// The parameters in force on `chain_id`, once any parameter event was indexed.
-    pub async fn chain_params(&self, chain_id: u64) -> Result<Option<ChainParams>> {
+    pub async fn chain_params(&mut self, chain_id: u64) -> Result<Option<ChainParams>> {
         let chain = int("chain_id", chain_id)?;
-        let raw: Option<RawParams> = on_backend!(self, |pool, Db, d| {
+        let raw: Option<RawParams> = on_backend!(self, |conn, Db, d| {
             let mut qb = QueryBuilder::<Db>::new(d.params_select);
             qb.push_bind(chain);
-            qb.build_query_as::<RawParams>().fetch_optional(pool).await?
+            qb.build_query_as::<RawParams>().fetch_optional(conn).await?
         });
         raw.map(|p| p.decode()).transpose()
     }
 
-    /// One page of runs (at most `query.limit` rows), with their agents' stake.
-    pub async fn list_runs(&self, chain_id: u64, query: &RunQuery) -> Result<Vec<RunView>> {
+    /// One page of runs (at most `query.limit` rows), with their agents' stake, and the indexed
+    /// head they were read at (one statement; a second one for the head when the page is empty).
+    pub async fn list_runs(
+        &mut self,
+        chain_id: u64,
+        query: &RunQuery,
+    ) -> Result<AtHead<Vec<RunView>>> {
         let chain = int("chain_id", chain_id)?;
-        let raw: Vec<RawRunView> = on_backend!(self, |pool, Db, d| {
-            let mut qb = QueryBuilder::<Db>::new(d.run_select);
-            qb.push_bind(chain);
+        let raw: Vec<RawRunAtHead> = on_backend!(self, |conn, Db, d| {
+            let mut qb = QueryBuilder::<Db>::new("SELECT ");
+            push_run_select(&mut qb, d, chain);
             push_filter(&mut qb, d, &query.filter)?;
             push_page(&mut qb, d, query)?;
-            qb.build_query_as::<RawRunView>().fetch_all(pool).await?
+            qb.build_query_as::<RawRunAtHead>().fetch_all(conn).await?
         });
-        raw.iter().map(RawRunView::decode).collect()
+        let head = match raw.first() {
+            Some(first) => first.head()?,
+            None => self.indexed_head(chain_id).await?,
+        };
+        let rows = raw.iter().map(|r| r.view.decode()).collect::<Result<_>>()?;
+        Ok(AtHead { head, rows })
     }
 
     /// How many runs match `filter`.
-    pub async fn count_runs(&self, chain_id: u64, filter: &RunFilter) -> Result<u64> {
+    pub async fn count_runs(&mut self, chain_id: u64, filter: &RunFilter) -> Result<u64> {
         let chain = int("chain_id", chain_id)?;
-        let count: i64 = on_backend!(self, |pool, Db, d| {
+        let count: i64 = on_backend!(self, |conn, Db, d| {
             let mut qb = QueryBuilder::<Db>::new(d.run_count);
             qb.push_bind(chain);
             push_filter(&mut qb, d, filter)?;
-            qb.build_query_scalar::<i64>().fetch_one(pool).await?
+            qb.build_query_scalar::<i64>().fetch_one(conn).await?
         });
         uint("runs", "count", count)
     }
 
-    /// One run with its agent's stake.
-    pub async fn get_run(&self, chain_id: u64, run_id: RunId) -> Result<Option<RunView>> {
+    /// One run with its agent's stake, and the indexed head it was read at (one statement; a
+    /// second one for the head when there is no such run).
+    pub async fn get_run(
+        &mut self,
+        chain_id: u64,
+        run_id: RunId,
+    ) -> Result<AtHead<Option<RunView>>> {
         let chain = int("chain_id", chain_id)?;
         let id = int("runs.run_id", run_id.get())?;
-        let raw: Option<RawRunView> = on_backend!(self, |pool, Db, d| {
-            let mut qb = QueryBuilder::<Db>::new(d.run_select);
-            qb.push_bind(chain).push(" AND r.run_id = ").push_bind(id);
-            qb.build_query_as::<RawRunView>().fetch_optional(pool).await?
+        let raw: Option<RawRunAtHead> = on_backend!(self, |conn, Db, d| {
+            let mut qb = QueryBuilder::<Db>::new("SELECT ");
+            push_run_select(&mut qb, d, chain);
+            qb.push(" AND r.run_id = ").push_bind(id);
+            qb.build_query_as::<RawRunAtHead>().fetch_optional(conn).await?
         });
-        raw.as_ref().map(RawRunView::decode).transpose()
+        match raw {
+            Some(raw) => Ok(AtHead { head: raw.head()?, rows: Some(raw.view.decode()?) }),
+            None => Ok(AtHead { head: self.indexed_head(chain_id).await?, rows: None }),
+        }
     }
 
     /// Every stored event about `run_id`, in chain order.
-    pub async fn run_events(&self, chain_id: u64, run_id: RunId) -> Result<Vec<ChainEvent>> {
+    pub async fn run_events(&mut self, chain_id: u64, run_id: RunId) -> Result<Vec<ChainEvent>> {
         let chain = int("chain_id", chain_id)?;
         let id = int("events.run_id", run_id.get())?;
-        let raw: Vec<RawEvent> = on_backend!(self, |pool, Db, d| {
+        let raw: Vec<RawEvent> = on_backend!(self, |conn, Db, d| {
             let mut qb = QueryBuilder::<Db>::new(d.event_select);
             qb.push_bind(chain)
                 .push(" AND run_id = ")
                 .push_bind(id)
                 .push(" ORDER BY block_number, log_index");
-            qb.build_query_as::<RawEvent>().fetch_all(pool).await?
+            qb.build_query_as::<RawEvent>().fetch_all(conn).await?
         });
         raw.iter().map(RawEvent::decode).collect()
     }
@@ -372,14 +487,14 @@ impl Store {
     /// The stored events of `kind` (a contract event name, e.g. `"StakeSlashed"`) about
     /// `agent_id`, in chain order.
     pub async fn agent_events(
-        &self,
+        &mut self,
         chain_id: u64,
         agent_id: AgentId,
         kind: AgentEventKind,
     ) -> Result<Vec<ChainEvent>> {
         let chain = int("chain_id", chain_id)?;
         let id = int("events.agent_id", agent_id.get())?;
-        let raw: Vec<RawEvent> = on_backend!(self, |pool, Db, d| {
+        let raw: Vec<RawEvent> = on_backend!(self, |conn, Db, d| {
             let mut qb = QueryBuilder::<Db>::new(d.event_select);
             qb.push_bind(chain)
                 .push(" AND agent_id = ")
@@ -387,14 +502,14 @@ impl Store {
                 .push(" AND kind = ")
                 .push_bind(kind.name().to_owned())
                 .push(" ORDER BY block_number, log_index");
-            qb.build_query_as::<RawEvent>().fetch_all(pool).await?
+            qb.build_query_as::<RawEvent>().fetch_all(conn).await?
         });
         raw.iter().map(RawEvent::decode).collect()
     }
 
     /// Whether `agent_id` was ever slashed on `run_id` (the escrow's `slashedOnRun`).
     pub async fn slashed_on_run(
-        &self,
+        &mut self,
         chain_id: u64,
         run_id: RunId,
         agent_id: AgentId,
@@ -402,7 +517,7 @@ impl Store {
         let chain = int("chain_id", chain_id)?;
         let run = int("events.run_id", run_id.get())?;
         let agent = int("events.agent_id", agent_id.get())?;
-        let found: Option<i64> = on_backend!(self, |pool, Db, _d| {
+        let found: Option<i64> = on_backend!(self, |conn, Db, _d| {
             let mut qb = QueryBuilder::<Db>::new("SELECT run_id FROM events WHERE chain_id = ");
             qb.push_bind(chain)
                 .push(" AND run_id = ")
@@ -410,51 +525,55 @@ impl Store {
                 .push(" AND agent_id = ")
                 .push_bind(agent)
                 .push(" AND kind = 'Slashed' LIMIT 1");
-            qb.build_query_scalar::<i64>().fetch_optional(pool).await?
+            qb.build_query_scalar::<i64>().fetch_optional(conn).await?
         });
         Ok(found.is_some())
     }
 
     /// One page of agents by id.
     pub async fn list_agents(
-        &self,
+        &mut self,
         chain_id: u64,
         offset: u64,
         limit: u32,
     ) -> Result<Vec<AgentRow>> {
         let chain = int("chain_id", chain_id)?;
         let offset = int("offset", offset)?;
-        let raw: Vec<RawAgent> = on_backend!(self, |pool, Db, d| {
+        let raw: Vec<RawAgent> = on_backend!(self, |conn, Db, d| {
             let mut qb = QueryBuilder::<Db>::new(d.agent_select);
             qb.push_bind(chain)
                 .push(" ORDER BY agent_id LIMIT ")
                 .push_bind(i64::from(limit))
                 .push(" OFFSET ")
                 .push_bind(offset);
-            qb.build_query_as::<RawAgent>().fetch_all(pool).await?
+            qb.build_query_as::<RawAgent>().fetch_all(conn).await?
         });
         raw.iter().map(RawAgent::decode).collect()
     }
 
     /// How many agents are registered.
-    pub async fn count_agents(&self, chain_id: u64) -> Result<u64> {
+    pub async fn count_agents(&mut self, chain_id: u64) -> Result<u64> {
         let chain = int("chain_id", chain_id)?;
-        let count: i64 = on_backend!(self, |pool, Db, _d| {
+        let count: i64 = on_backend!(self, |conn, Db, _d| {
             let mut qb = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM agents WHERE chain_id = ");
             qb.push_bind(chain);
-            qb.build_query_scalar::<i64>().fetch_one(pool).await?
+            qb.build_query_scalar::<i64>().fetch_one(conn).await?
         });
         uint("agents", "count", count)
     }
 
     /// One agent.
-    pub async fn get_agent(&self, chain_id: u64, agent_id: AgentId) -> Result<Option<AgentRow>> {
+    pub async fn get_agent(
+        &mut self,
+        chain_id: u64,
+        agent_id: AgentId,
+    ) -> Result<Option<AgentRow>> {
         let chain = int("chain_id", chain_id)?;
         let id = int("agents.agent_id", agent_id.get())?;
-        let raw: Option<RawAgent> = on_backend!(self, |pool, Db, d| {
+        let raw: Option<RawAgent> = on_backend!(self, |conn, Db, d| {
             let mut qb = QueryBuilder::<Db>::new(d.agent_select);
             qb.push_bind(chain).push(" AND agent_id = ").push_bind(id);
-            qb.build_query_as::<RawAgent>().fetch_optional(pool).await?
+            qb.build_query_as::<RawAgent>().fetch_optional(conn).await?
         });
         raw.as_ref().map(RawAgent::decode).transpose()
     }

@@ -5,6 +5,7 @@ use std::{
     collections::{BTreeMap, HashSet},
     path::{Path, PathBuf},
     str::FromStr,
+    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -23,6 +24,8 @@ use crate::{
     lock,
     ops::{Keys, Ops},
     pg::PgOps,
+    read::Reader,
+    readpool::{PING_IF_IDLE_FOR, PgReadPool},
     reduce::{apply_agent, apply_credit, apply_params, apply_run, credit_account},
     sqlite::SqliteOps,
 };
@@ -41,6 +44,19 @@ const PARAM_KINDS: [&str; 5] =
 /// The kinds whose events fold into `credits`.
 const CREDIT_KINDS: [&str; 2] = ["CreditAdded", "CreditWithdrawn"];
 
+/// Connections in the Postgres pool for writes and migrations (one indexer writes at a time).
+const PG_POOL_SIZE: u32 = 8;
+
+/// Connections for [`Reader`]s: four per core, at least 8. A request holds its connection while
+/// the server decodes the rows and builds the answer, not only while Postgres works, so the
+/// database needs more connections than cores to stay busy; with the server and Postgres on 2
+/// cores, 8 gave about the throughput of 4 with more headroom for the two-statement run reads
+/// (bench/api.sh).
+fn read_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    u32::try_from(cores * 4).unwrap_or(u32::MAX).max(8)
+}
+
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -58,8 +74,15 @@ pub struct Store {
 
 #[derive(Debug, Clone)]
 enum Inner {
-    Postgres(PgPool),
-    Sqlite { pool: SqlitePool, path: PathBuf },
+    /// The pool serves writes and migrations; `reads` the [`crate::read::Reader`]s.
+    Postgres {
+        pool: PgPool,
+        reads: Arc<PgReadPool>,
+    },
+    Sqlite {
+        pool: SqlitePool,
+        path: PathBuf,
+    },
 }
 
 /// Run `$body` with `$ops` bound to the backend's [`Ops`] inside a fresh transaction, and commit
@@ -67,7 +90,7 @@ enum Inner {
 macro_rules! in_transaction {
     ($store:expr, |$ops:ident| $body:expr) => {
         match &$store.inner {
-            Inner::Postgres(pool) => {
+            Inner::Postgres { pool, .. } => {
                 let mut tx = pool.begin().await?;
                 let out = {
                     let mut $ops = PgOps(&mut *tx);
@@ -91,6 +114,25 @@ macro_rules! in_transaction {
     };
 }
 
+/// The Postgres pool: bounded, with a bounded wait, and a liveness check only for connections
+/// that sat idle (sqlx's default pings before every acquire, a round trip per checkout; a
+/// connection in steady use has just proved itself, and a dead one fails its statement and is
+/// discarded).
+fn pg_pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(PG_POOL_SIZE)
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_IF_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 impl Store {
     /// Connect: `None` → the SQLite file [`DEFAULT_SQLITE_PATH`] (directory created),
     /// `postgres://`/`postgresql://` → Postgres, `sqlite://path` (or `sqlite:path`) → that SQLite
@@ -102,13 +144,9 @@ impl Store {
         let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
         match scheme {
             "postgres" | "postgresql" => {
-                let pool = PgPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
-                    .await?;
+                let pool = pg_pool_options().connect(url).await?;
                 info!(target: "runs::db", backend = "postgres", "connected");
-                Ok(Self { inner: Inner::Postgres(pool) })
+                Ok(Self::postgres(pool))
             }
             "sqlite" => {
                 let options = SqliteConnectOptions::from_str(url)?;
@@ -130,13 +168,9 @@ impl Store {
             Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
                 let options = PgConnectOptions::from_str(url)?
                     .options([("plan_cache_mode", "force_generic_plan")]);
-                let pool = PgPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
-                    .await?;
+                let pool = pg_pool_options().connect_with(options).await?;
                 info!(target: "runs::db", backend = "postgres", "connected (reader)");
-                Ok(Self { inner: Inner::Postgres(pool) })
+                Ok(Self::postgres(pool))
             }
             _ => Self::connect(database_url).await,
         }
@@ -163,10 +197,23 @@ impl Store {
         Ok(Self { inner: Inner::Sqlite { pool, path: path.to_owned() } })
     }
 
+    fn postgres(pool: PgPool) -> Self {
+        let reads = PgReadPool::new((*pool.connect_options()).clone(), read_pool_size());
+        Self { inner: Inner::Postgres { pool, reads } }
+    }
+
+    /// A [`Reader`] on a connection of its own (waits while every read connection is busy).
+    pub async fn reader(&self) -> Result<Reader> {
+        Ok(match &self.inner {
+            Inner::Postgres { reads, .. } => Reader::postgres(reads.acquire().await?),
+            Inner::Sqlite { pool, .. } => Reader::sqlite(pool.acquire().await?),
+        })
+    }
+
     /// Which backend this store uses.
     pub fn backend(&self) -> Backend {
         match self.inner {
-            Inner::Postgres(_) => Backend::Postgres,
+            Inner::Postgres { .. } => Backend::Postgres,
             Inner::Sqlite { .. } => Backend::Sqlite,
         }
     }
@@ -174,7 +221,7 @@ impl Store {
     /// The Postgres pool, for read queries (the API).
     pub fn pg_pool(&self) -> Option<&PgPool> {
         match &self.inner {
-            Inner::Postgres(pool) => Some(pool),
+            Inner::Postgres { pool, .. } => Some(pool),
             Inner::Sqlite { .. } => None,
         }
     }
@@ -183,7 +230,7 @@ impl Store {
     pub fn sqlite_path(&self) -> Option<&Path> {
         match &self.inner {
             Inner::Sqlite { path, .. } => Some(path),
-            Inner::Postgres(_) => None,
+            Inner::Postgres { .. } => None,
         }
     }
 
@@ -191,23 +238,28 @@ impl Store {
     pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
         match &self.inner {
             Inner::Sqlite { pool, .. } => Some(pool),
-            Inner::Postgres(_) => None,
+            Inner::Postgres { .. } => None,
         }
     }
 
     /// Run this backend's migrations (a no-op when they are all applied).
     pub async fn migrate(&self) -> Result<()> {
         match &self.inner {
-            Inner::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Inner::Postgres { pool, .. } => {
+                sqlx::migrate!("./migrations/postgres").run(pool).await?
+            }
             Inner::Sqlite { pool, .. } => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
         }
         Ok(())
     }
 
-    /// Close the pool, waiting for connections to finish.
+    /// Close the pools, waiting for connections to finish.
     pub async fn close(&self) {
         match &self.inner {
-            Inner::Postgres(pool) => pool.close().await,
+            Inner::Postgres { pool, reads } => {
+                reads.close().await;
+                pool.close().await;
+            }
             Inner::Sqlite { pool, .. } => pool.close().await,
         }
     }
@@ -268,7 +320,7 @@ impl Store {
     /// Wait until this process is the only writer of `chain_id`.
     pub async fn lock_writer(&self, chain_id: u64) -> Result<WriterLock> {
         match &self.inner {
-            Inner::Postgres(pool) => {
+            Inner::Postgres { pool, .. } => {
                 lock::lock_postgres(pool, chain_id, true).await?.ok_or_else(unreachable_lock_state)
             }
             Inner::Sqlite { path, .. } => {
@@ -280,7 +332,7 @@ impl Store {
     /// Take the writer lock of `chain_id` if no one holds it.
     pub async fn try_lock_writer(&self, chain_id: u64) -> Result<Option<WriterLock>> {
         match &self.inner {
-            Inner::Postgres(pool) => lock::lock_postgres(pool, chain_id, false).await,
+            Inner::Postgres { pool, .. } => lock::lock_postgres(pool, chain_id, false).await,
             Inner::Sqlite { path, .. } => lock::lock_file(path, chain_id, false).await,
         }
     }

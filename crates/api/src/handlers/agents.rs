@@ -13,7 +13,7 @@ use super::{DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, agent_dto, pagination, slashable
 use crate::{
     ApiError, ApiState, ErrorBody, derive,
     dto::{AgentDetail, AgentList, Slash, Stake},
-    extract::{ApiQuery, Head, IdPath, parse_int},
+    extract::{ApiQuery, Db, IdPath, parse_int},
     format::{iso, units},
 };
 
@@ -43,8 +43,8 @@ pub(crate) struct ListAgentsParams {
 )]
 pub(crate) async fn list_agents(
     State(state): State<ApiState>,
-    head: Head,
     ApiQuery(params): ApiQuery<ListAgentsParams>,
+    mut db: Db,
 ) -> Result<Json<AgentList>, ApiError> {
     let limit = match &params.limit {
         Some(raw) => parse_int("limit", raw, 1, u64::from(MAX_LIMIT))? as u32,
@@ -55,10 +55,10 @@ pub(crate) async fn list_agents(
         None => 1,
     };
     let chain = state.chain_id();
-    let store = state.store();
-    let chain_params = state.chain_params(head).await?;
-    let rows = store.list_agents(chain, (page - 1) * u64::from(limit), limit).await?;
-    let total = store.count_agents(chain).await?;
+    let head = db.head().await?;
+    let chain_params = state.chain_params(&mut db).await?;
+    let rows = db.reader.list_agents(chain, (page - 1) * u64::from(limit), limit).await?;
+    let total = db.reader.count_agents(chain).await?;
     Ok(Json(AgentList {
         agents: rows
             .iter()
@@ -84,14 +84,15 @@ pub(crate) async fn list_agents(
 )]
 pub(crate) async fn get_agent(
     State(state): State<ApiState>,
-    head: Head,
     IdPath(id): IdPath,
+    mut db: Db,
 ) -> Result<Json<AgentDetail>, ApiError> {
     let chain = state.chain_id();
-    let store = state.store();
-    let agent = store.get_agent(chain, AgentId(id)).await?.ok_or(ApiError::AgentNotFound(id))?;
-    let chain_params = state.chain_params(head).await?;
-    let slashes = store.agent_events(chain, AgentId(id), AgentEventKind::StakeSlashed).await?;
+    let head = db.head().await?;
+    let agent =
+        db.reader.get_agent(chain, AgentId(id)).await?.ok_or(ApiError::AgentNotFound(id))?;
+    let chain_params = state.chain_params(&mut db).await?;
+    let slashes = db.reader.agent_events(chain, AgentId(id), AgentEventKind::StakeSlashed).await?;
     let slash_history = slashes
         .iter()
         .filter_map(|ev| match &ev.event {
@@ -128,13 +129,14 @@ pub(crate) async fn get_agent(
 )]
 pub(crate) async fn get_stake(
     State(state): State<ApiState>,
-    head: Head,
     IdPath(id): IdPath,
+    mut db: Db,
 ) -> Result<Json<Stake>, ApiError> {
     let chain = state.chain_id();
-    let store = state.store();
-    let agent = store.get_agent(chain, AgentId(id)).await?.ok_or(ApiError::AgentNotFound(id))?;
-    let params = state.chain_params(head).await?;
+    let head = db.head().await?;
+    let agent =
+        db.reader.get_agent(chain, AgentId(id)).await?.ok_or(ApiError::AgentNotFound(id))?;
+    let params = state.chain_params(&mut db).await?;
     let min = derive::min_stake(params.as_ref());
     Ok(Json(Stake {
         agent_id: id,

@@ -18,7 +18,7 @@ use crate::{
         ClaimRequest, ClaimResponse, Eligibility, EligibilityAgent, EligibilityRun, RunDetail,
         RunList, RunStateName, UnsignedTransaction,
     },
-    extract::{ApiJson, ApiQuery, Head, IdPath, parse_address, parse_id, parse_int, parse_usdc},
+    extract::{ApiJson, ApiQuery, Db, IdPath, parse_address, parse_id, parse_int, parse_usdc},
     format::{Cursor, checksum, parse_order, parse_sort, units},
 };
 
@@ -166,26 +166,16 @@ impl ListRunsParams {
 )]
 pub(crate) async fn list_runs(
     State(state): State<ApiState>,
-    head: Head,
     ApiQuery(params): ApiQuery<ListRunsParams>,
+    mut db: Db,
 ) -> Result<Json<RunList>, ApiError> {
     let (query, page) = params.parse()?;
-    let chain = state.chain_id();
-    let store = state.store();
-    let chain_params = state.chain_params(head).await?;
     // One extra row tells whether a next page exists without a second query.
-    let mut rows =
-        store.list_runs(chain, &RunQuery { limit: query.limit + 1, ..query.clone() }).await?;
+    let mut rows = db.list_runs(&RunQuery { limit: query.limit + 1, ..query.clone() }).await?;
+    let chain_params = state.chain_params(&mut db).await?;
     let has_more = rows.len() > query.limit as usize;
     rows.truncate(query.limit as usize);
-    let total = match state.cached_total(&query.filter, head.number()) {
-        Some(total) => total,
-        None => {
-            let total = store.count_runs(chain, &query.filter).await?;
-            state.cache_total(&query.filter, head.number(), total);
-            total
-        }
-    };
+    let total = state.total_runs(&mut db, &query.filter).await?;
     let next_cursor = rows.last().filter(|_| has_more).map(|last| {
         Cursor {
             sort: query.sort,
@@ -200,7 +190,7 @@ pub(crate) async fn list_runs(
         runs: rows.iter().map(|r| run_dto(r, chain_params.as_ref())).collect(),
         pagination: pagination(page, query.limit, total),
         next_cursor,
-        indexed_block: head.number(),
+        indexed_block: db.head().await?.number(),
     }))
 }
 
@@ -219,14 +209,12 @@ pub(crate) async fn list_runs(
 )]
 pub(crate) async fn get_run(
     State(state): State<ApiState>,
-    head: Head,
     IdPath(id): IdPath,
+    mut db: Db,
 ) -> Result<Json<RunDetail>, ApiError> {
-    let chain = state.chain_id();
-    let store = state.store();
-    let view = store.get_run(chain, RunId(id)).await?.ok_or(ApiError::RunNotFound(id))?;
-    let chain_params = state.chain_params(head).await?;
-    let events = store.run_events(chain, RunId(id)).await?;
+    let view = db.get_run(RunId(id)).await?.ok_or(ApiError::RunNotFound(id))?;
+    let chain_params = state.chain_params(&mut db).await?;
+    let events = db.reader.run_events(state.chain_id(), RunId(id)).await?;
     Ok(Json(RunDetail {
         run: run_dto(&view, chain_params.as_ref()),
         events: events.iter().map(event_dto).collect(),
@@ -252,20 +240,20 @@ struct Checked {
 
 async fn check(
     state: &ApiState,
-    head: Head,
+    db: &mut Db,
     run_id: u64,
     agent_id: u64,
 ) -> Result<Checked, ApiError> {
     let chain = state.chain_id();
-    let store = state.store();
-    let view = store.get_run(chain, RunId(run_id)).await?.ok_or(ApiError::RunNotFound(run_id))?;
-    let agent = store
+    let view = db.get_run(RunId(run_id)).await?.ok_or(ApiError::RunNotFound(run_id))?;
+    let agent = db
+        .reader
         .get_agent(chain, AgentId(agent_id))
         .await?
         .ok_or(ApiError::AgentNotFound(agent_id))?;
-    let params = state.chain_params(head).await?;
-    let slashed_on_run = store.slashed_on_run(chain, RunId(run_id), AgentId(agent_id)).await?;
-    let now = head.timestamp();
+    let params = state.chain_params(db).await?;
+    let slashed_on_run = db.reader.slashed_on_run(chain, RunId(run_id), AgentId(agent_id)).await?;
+    let now = db.head().await?.timestamp();
     let reasons = derive::claim_reasons(&derive::ClaimFacts {
         run: &view.run,
         agent: &agent,
@@ -311,13 +299,13 @@ async fn check(
 )]
 pub(crate) async fn claim_eligibility(
     State(state): State<ApiState>,
-    head: Head,
     IdPath(id): IdPath,
     ApiQuery(params): ApiQuery<EligibilityParams>,
+    mut db: Db,
 ) -> Result<Json<Eligibility>, ApiError> {
     let raw = params.agent_id.ok_or_else(|| ApiError::invalid("agentId", "is required"))?;
     let agent_id = parse_id("agentId", &raw)?;
-    Ok(Json(check(&state, head, id, agent_id).await?.eligibility))
+    Ok(Json(check(&state, &mut db, id, agent_id).await?.eligibility))
 }
 
 /// Check eligibility and return the unsigned `claim(runId, agentId)` transaction for the agent's
@@ -338,8 +326,8 @@ pub(crate) async fn claim_eligibility(
 )]
 pub(crate) async fn claim(
     State(state): State<ApiState>,
-    head: Head,
     IdPath(id): IdPath,
+    mut db: Db,
     ApiJson(body): ApiJson<ClaimRequest>,
 ) -> Result<Json<ClaimResponse>, ApiError> {
     let agent_id = u64::try_from(i64::try_from(body.agent_id).unwrap_or(0))
@@ -349,7 +337,7 @@ pub(crate) async fn claim(
             ApiError::invalid("agentId", "must be an integer from 1 to 9223372036854775807")
         })?;
     let wallet = parse_address("walletAddress", &body.wallet_address)?;
-    let checked = check(&state, head, id, agent_id).await?;
+    let checked = check(&state, &mut db, id, agent_id).await?;
     let run_reasons: Vec<&'static str> =
         checked.reasons.iter().filter(|r| derive::is_run_reason(**r)).map(|r| r.code()).collect();
     if !run_reasons.is_empty() {

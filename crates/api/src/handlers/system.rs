@@ -38,7 +38,7 @@ pub(crate) async fn health() -> Json<Health> {
 pub(crate) async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<Ready>) {
     let max_lag = state.config().ready_max_lag;
     let chain_head = state.chain_head();
-    let indexed = state.store().indexed_head(state.chain_id()).await;
+    let indexed = crate::current_head(&state).await;
     let indexed_block = indexed.as_ref().ok().and_then(|h| h.map(|b| b.number)).unwrap_or(0);
     let lag = chain_head.map(|head| head.saturating_sub(indexed_block));
     let reason = match &indexed {
@@ -67,8 +67,7 @@ pub(crate) async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<Re
     responses((status = 200, description = "Metrics", body = String, content_type = "text/plain"))
 )]
 pub(crate) async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
-    let indexed =
-        state.store().indexed_head(state.chain_id()).await.ok().flatten().map(|b| b.number);
+    let indexed = crate::current_head(&state).await.ok().flatten().map(|b| b.number);
     let text = state.metrics().render(indexed, state.chain_head());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }

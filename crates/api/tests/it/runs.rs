@@ -394,8 +394,29 @@ async fn claim_transaction(db: &TestDb) {
     assert!(!r.text.contains("manifest"), "no internals: {}", r.text);
 }
 
+/// The run reads take the indexed head from their own statement; when they find nothing it is
+/// read on its own, so every answer still names its block.
+async fn empty_answers_report_the_indexed_block(db: &TestDb) {
+    let chain = seed(&db.store).await;
+    let app = db.app();
+    let block = chain.block.to_string();
+    let r = get(&app, "/api/runs?minReward=1000000000").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(ids(&r.json), Vec::<u64>::new());
+    assert_eq!(r.json["pagination"]["total"], 0);
+    assert_eq!(r.json["indexedBlock"], chain.block);
+    assert_eq!(r.headers["x-indexed-block"], block.as_str());
+    let r = get(&app, "/api/runs/999999").await;
+    assert_eq!((r.status.as_u16(), r.code()), (404, "RUN_NOT_FOUND"));
+    assert_eq!(r.headers["x-indexed-block"], block.as_str());
+    let r = get(&app, &format!("/api/runs/{RUN_SUBMITTED}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.headers["x-indexed-block"], block.as_str());
+}
+
 backends!(
     list_has_the_documented_shape,
+    empty_answers_report_the_indexed_block,
     run_fields_are_formatted,
     filters,
     sorts_and_cursors,

@@ -77,7 +77,9 @@ impl ServeArgs {
                 )
             })?,
             (None, None) => {
-                let chains = store.indexed_chains().await.wrap_err("reading the indexed chains")?;
+                let chains = async { store.reader().await?.indexed_chains().await }
+                    .await
+                    .wrap_err("reading the indexed chains")?;
                 match chains.as_slice() {
                     [only] => *only,
                     [] => bail!(
