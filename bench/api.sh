@@ -6,7 +6,7 @@
 #    an existing seed of the same size is reused (--reseed forces a new one).
 # 2. Starts `runs serve` (release build) on a free port.
 # 3. Loads each endpoint at 64 connections for --duration seconds, saturated (wrk) and at a fixed
-#    rate of half the saturated page-1 throughput (oha):
+#    rate of half the saturated page-1 throughput (oha, three runs each, median p99 reported):
 #      list        GET /api/runs?state=OPEN&minReward=100&limit=20              (page 1)
 #      deep cursor the same, 10,000 pages deep via `cursor`                      (page 10,000)
 #      run by id   GET /api/runs/{id}                                            (random ids)
@@ -17,7 +17,8 @@
 #    sort), prints the markdown table and writes it to bench/results/api.md, stops the server.
 #
 # Options: --runs N  --duration SECS  --connections N  --reseed
-# Environment: BENCH_PG_URL (server, default postgres://postgres@127.0.0.1:5432), RUST_LOG.
+# Environment: BENCH_PG_URL (server, default postgres://postgres@127.0.0.1:5432),
+# BENCH_PG_SSLMODE (default disable, for the server and pgbench alike), RUST_LOG.
 # Load generators: `wrk` (apt-get install wrk) for the saturating loads; `oha` (optional; cargo
 # install oha --root ~/.cache/runs-bench-tools) for the latencies at a fixed rate. Looked up on
 # PATH and in ~/.cache/runs-bench-tools/bin.
@@ -51,7 +52,9 @@ min_reward_units=100000000 # minReward=100 (whole USDC) in base units
 pg_server="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
 pg_server="${pg_server%/}"
 db=runs_bench_api
-db_url="$pg_server/$db"
+# Server and pgbench alike connect without TLS: on loopback it only adds CPU work to both sides
+# (BENCH_PG_SSLMODE=require to measure with it).
+db_url="$pg_server/$db?sslmode=${BENCH_PG_SSLMODE:-disable}"
 threads=2
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -110,8 +113,14 @@ fi
 psql_db -c "ANALYZE runs" # statistics as after autovacuum, also for a reused seed
 
 # ---- the SQL the handlers send (crates/db/src/read.rs), with the values they bind ---------------
-run_select="SELECT r.run_id, r.poster, r.spec_uri, r.reward::text AS reward, r.fee::text AS fee, r.deadline, r.state, r.agent_id, r.agent_wallet, r.deliverable_uri, r.revision_count, r.max_revisions, r.claim_timeout, r.review_period, r.funded, r.claimed_at, r.submitted_at, r.timer_start, r.created_at, r.updated_at, r.created_block, r.updated_block, a.stake::text AS agent_stake, a.pending_unstake::text AS agent_pending FROM runs r LEFT JOIN agents a ON a.chain_id = r.chain_id AND a.agent_id = r.agent_id WHERE r.chain_id = $chain"
-head_sql="SELECT number, hash, parent_hash, timestamp FROM checkpoint WHERE chain_id = $chain;"
+# A run read carries the indexed head in the same statement (uncorrelated subqueries).
+head_cols=""
+for col in number hash parent_hash timestamp; do
+  head_cols+="(SELECT $col FROM checkpoint WHERE chain_id = $chain) AS head_$col, "
+done
+run_cols="r.run_id, r.poster, r.spec_uri, r.reward::text AS reward, r.fee::text AS fee, r.deadline, r.state, r.agent_id, r.agent_wallet, r.deliverable_uri, r.revision_count, r.max_revisions, r.claim_timeout, r.review_period, r.funded, r.claimed_at, r.submitted_at, r.timer_start, r.created_at, r.updated_at, r.created_block, r.updated_block, a.stake::text AS agent_stake, a.pending_unstake::text AS agent_pending"
+run_from="FROM runs r LEFT JOIN agents a ON a.chain_id = r.chain_id AND a.agent_id = r.agent_id WHERE r.chain_id = $chain"
+run_select="SELECT $head_cols$run_cols $run_from"
 amount="'$(printf '%078d' "$min_reward_units")'::numeric" # amount_text: zero-padded, cast
 filter="AND r.state = 'OPEN' AND r.reward >= $amount"
 order="ORDER BY r.created_at DESC, r.run_id DESC LIMIT $((limit + 1))" # one extra row: has_more
@@ -132,26 +141,27 @@ deep_sql="$run_select $filter AND (r.created_at, r.run_id) < ($deep_at, $deep_id
 get_sql="$run_select AND r.run_id = :id;"
 events_sql="SELECT block_number, block_hash, block_timestamp, tx_hash, log_index, address, kind, run_id, agent_id, payload::text AS payload FROM events WHERE chain_id = $chain AND run_id = :id ORDER BY block_number, log_index;"
 
-# One pgbench transaction = the statements of one request, in the handler's order: the
-# freshness middleware's indexed-head read, then the listing (or the run and its events). The
-# chain parameters and a listing's COUNT(*) are cached per indexed block (crates/api/src/lib.rs),
-# so a steady load at a fixed head does not send them.
-printf '%s\n%s\n' "$head_sql" "$list_sql" >"$work/list.sql"
-printf '%s\n%s\n' "$head_sql" "$deep_sql" >"$work/deep.sql"
-printf '\\set id random(1, %s)\n%s\n%s\n%s\n' "$runs" "$head_sql" "$get_sql" "$events_sql" \
-  >"$work/get.sql"
-# The listing query alone, for the EXPLAINs and an extra pgbench line.
-printf '%s\n' "$list_sql" >"$work/list-only.sql"
-printf '%s\n' "$deep_sql" >"$work/deep-only.sql"
+# One pgbench transaction = the statements the handler sends for one request: the listing (with
+# the head), or the run (with the head) and its events. The chain parameters and a listing's
+# COUNT(*) are cached per indexed block (crates/api/src/lib.rs), so a steady load at a fixed
+# head does not send them.
+printf '%s\n' "$list_sql" >"$work/list.sql"
+printf '%s\n' "$deep_sql" >"$work/deep.sql"
+printf '\\set id random(1, %s)\n%s\n%s\n' "$runs" "$get_sql" "$events_sql" >"$work/get.sql"
 
 # ---- plans --------------------------------------------------------------------------------------
 # The server's statements are prepared with bound parameters; after five executions Postgres may
 # switch to a generic plan, so both the plan for the literal values and the generic plan of the
 # prepared statement are checked.
-list_prep="$run_select AND r.state = \$2 AND r.reward >= \$3::numeric ORDER BY r.created_at DESC, r.run_id DESC LIMIT \$4"
-deep_prep="$run_select AND r.state = \$2 AND r.reward >= \$3::numeric AND (r.created_at, r.run_id) < (\$4, \$5) ORDER BY r.created_at DESC, r.run_id DESC LIMIT \$6"
-list_prep="${list_prep/r.chain_id = $chain/r.chain_id = \$1}"
-deep_prep="${deep_prep/r.chain_id = $chain/r.chain_id = \$1}"
+prep_head=""
+n=1
+for col in number hash parent_hash timestamp; do
+  prep_head+="(SELECT $col FROM checkpoint WHERE chain_id = \$$n) AS head_$col, "
+  n=$((n + 1))
+done
+prep_select="SELECT $prep_head$run_cols ${run_from/r.chain_id = $chain/r.chain_id = \$5}"
+list_prep="$prep_select AND r.state = \$6 AND r.reward >= \$7::numeric ORDER BY r.created_at DESC, r.run_id DESC LIMIT \$8"
+deep_prep="$prep_select AND r.state = \$6 AND r.reward >= \$7::numeric AND (r.created_at, r.run_id) < (\$8, \$9) ORDER BY r.created_at DESC, r.run_id DESC LIMIT \$10"
 amount_text="'$(printf '%078d' "$min_reward_units")'"
 explain() { # name literal-sql prepare-types prepared-sql execute-args
   local plan generic
@@ -175,10 +185,12 @@ SQL
   fi
 }
 : >"$work/plans.md"
-plan_list="$(explain "page 1" "$list_sql" "bigint, text, text, bigint" "$list_prep" \
-  "$chain, 'OPEN', $amount_text, $((limit + 1))")"
-plan_deep="$(explain "page $deep_page (cursor)" "$deep_sql" "bigint, text, text, bigint, bigint, bigint" \
-  "$deep_prep" "$chain, 'OPEN', $amount_text, $deep_at, $deep_id, $((limit + 1))")"
+chains="$chain, $chain, $chain, $chain, $chain"
+plan_list="$(explain "page 1" "$list_sql" "bigint, bigint, bigint, bigint, bigint, text, text, bigint" \
+  "$list_prep" "$chains, 'OPEN', $amount_text, $((limit + 1))")"
+plan_deep="$(explain "page $deep_page (cursor)" "$deep_sql" \
+  "bigint, bigint, bigint, bigint, bigint, text, text, bigint, bigint, bigint" \
+  "$deep_prep" "$chains, 'OPEN', $amount_text, $deep_at, $deep_id, $((limit + 1))")"
 
 # ---- server -------------------------------------------------------------------------------------
 mkdir -p "$work/deployments"
@@ -258,6 +270,16 @@ rate_load() { # name path|@ids rate -> "p50 p99 errors" (oha at a fixed rate, la
     | @tsv' <<<"$out" | tr '\t' ' '
 }
 
+# The fixed-rate p99 of one 10-second window swings with the shared machine's scheduling (a
+# single stall of the VM is 1% of a window's requests), so each is measured three times and the
+# run with the median p99 is reported, with all three p99s beside it.
+rate_load3() { # name path|@ids rate -> "p50 p99 errors p99,p99,p99"
+  local runs=() line
+  for _ in 1 2 3; do runs+=("$(rate_load "$@")"); done
+  line="$(printf '%s\n' "${runs[@]}" | sort -g -k2,2 | sed -n 2p)"
+  printf '%s %s\n' "$line" "$(printf '%s\n' "${runs[@]}" | cut -d' ' -f2 | paste -sd, -)"
+}
+
 pg_load() { # name script clients -> "tps p50 p99"
   local name="$1" script="$2" clients="$3" dir
   say "pgbench: $name ($clients clients, ${duration}s)"
@@ -275,39 +297,58 @@ pg_load() { # name script clients -> "tps p50 p99"
   printf '%s %s %s\n' "$tps" "$p50" "$p99"
 }
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# The machine's speed drifts by tens of percent over minutes (a shared VM), so the HTTP load and
+# the pgbench run it is compared with are taken back to back, twice, alternating; the table shows
+# the means and the per-round ratios.
+paired() { # name path|@ids pgbench-script -> "rps p50 p99 errors tps pg_p50 pg_p99 ratio,ratio"
+  local name="$1" target="$2" script="$3" hs=() ps=() i
+  for _ in 1 2; do
+    hs+=("$(http_load "$name" "$target")")
+    ps+=("$(pg_load "$name" "$script" "$connections")")
+  done
+  printf '%s\n' "${hs[@]}" | awk '{ r += $1; a += $2; b += $3; e = e (NR > 1 ? "+" : "") $4 }
+    END { printf "%.0f %.2f %.2f %s ", r / NR, a / NR, b / NR, e }'
+  printf '%s\n' "${ps[@]}" | awk '{ t += $1; a += $2; b += $3 }
+    END { printf "%.0f %.2f %.2f ", t / NR, a / NR, b / NR }'
+  for i in 0 1; do
+    [ "$i" = 0 ] || printf ','
+    ratio "${hs[$i]%% *}" "${ps[$i]%% *}"
+  done
+  printf '\n'
+}
+
 # Warm the server (pool, statement cache, the cached total) and the page cache.
 for path in "$list_path" "$deep_path" "/api/runs/1"; do
   for _ in $(seq 1 20); do curl -fsS -o /dev/null "$base$path"; done
 done
 
 load_before="$(cut -d' ' -f1 /proc/loadavg)"
-read -r h_list_rps h_list_p50 h_list_p99 h_list_err < <(http_load "page 1" "$list_path")
-read -r h_deep_rps h_deep_p50 h_deep_p99 h_deep_err < <(http_load "page $deep_page" "$deep_path")
-read -r h_get_rps h_get_p50 h_get_p99 h_get_err < <(http_load "run by id" @ids)
+read -r h_list_rps h_list_p50 h_list_p99 h_list_err p_list_tps p_list_p50 p_list_p99 list_rounds \
+  < <(paired "page 1" "$list_path" "$work/list.sql")
+read -r h_deep_rps h_deep_p50 h_deep_p99 h_deep_err p_deep_tps p_deep_p50 p_deep_p99 deep_rounds \
+  < <(paired "page $deep_page" "$deep_path" "$work/deep.sql")
+read -r h_get_rps h_get_p50 h_get_p99 h_get_err p_get_tps p_get_p50 p_get_p99 get_rounds \
+  < <(paired "run by id" @ids "$work/get.sql")
 # Latency below saturation: every endpoint at half of page 1's saturated throughput.
 rate=$(((h_list_rps / 2 + 50) / 100 * 100))
 [ "$rate" -ge 100 ] || rate=100
 if [ "$have_oha" = 1 ]; then
-  read -r r_list_p50 r_list_p99 r_list_err < <(rate_load "page 1" "$list_path" "$rate")
-  read -r r_deep_p50 r_deep_p99 r_deep_err < <(rate_load "page $deep_page" "$deep_path" "$rate")
-  read -r r_get_p50 r_get_p99 r_get_err < <(rate_load "run by id" @ids "$rate")
+  read -r r_list_p50 r_list_p99 r_list_err r_list_all < <(rate_load3 "page 1" "$list_path" "$rate")
+  read -r r_deep_p50 r_deep_p99 r_deep_err r_deep_all < <(rate_load3 "page $deep_page" "$deep_path" "$rate")
+  read -r r_get_p50 r_get_p99 r_get_err r_get_all < <(rate_load3 "run by id" @ids "$rate")
 else
   say "oha not found: skipping the fixed-rate latencies (cargo install oha --root ~/.cache/runs-bench-tools)"
   r_list_p50=n/a r_list_p99=n/a r_list_err=0 r_deep_p50=n/a r_deep_p99=n/a r_deep_err=0
-  r_get_p50=n/a r_get_p99=n/a r_get_err=0
+  r_get_p50=n/a r_get_p99=n/a r_get_err=0 r_list_all=n/a r_deep_all=n/a r_get_all=n/a
 fi
-read -r p_list_tps p_list_p50 p_list_p99 < <(pg_load "page 1" "$work/list.sql" "$connections")
-read -r p_deep_tps p_deep_p50 p_deep_p99 < <(pg_load "page $deep_page" "$work/deep.sql" "$connections")
-read -r p_get_tps p_get_p50 p_get_p99 < <(pg_load "run by id" "$work/get.sql" "$connections")
-read -r q_list_tps q_list_p50 q_list_p99 < <(pg_load "page 1, listing query only" "$work/list-only.sql" "$connections")
-read -r q_deep_tps q_deep_p50 q_deep_p99 < <(pg_load "page $deep_page, listing query only" "$work/deep-only.sql" "$connections")
 
 kill "$server_pid" 2>/dev/null || true
 wait "$server_pid" 2>/dev/null || true
 server_pid=""
 
 # ---- report -------------------------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
 yes_no() { if "$@"; then printf 'yes'; else printf '**no**'; fi; }
 max() { printf '%s\n' "$@" | sort -g | tail -1; }
@@ -334,7 +375,8 @@ out="bench/results/api.md"
   printf '### API benchmark: %s runs on Postgres\n\n' "$runs"
   printf '%s, %s cores, PostgreSQL %s, load average %s before the loads; server, database and ' \
     "$(date -u +%Y-%m-%d)" "$(nproc)" "$(psql_db -tAc 'SHOW server_version' | cut -d' ' -f1)" "$load_before"
-  printf 'load generators share the machine. %s s per measurement, %s connections. ' "$duration" "$connections"
+  printf 'load generators share the machine; Postgres over loopback TCP with `sslmode=%s` for the ' "${BENCH_PG_SSLMODE:-disable}"
+  printf 'server and pgbench alike. %s s per measurement, %s connections. ' "$duration" "$connections"
   printf '`state=OPEN&minReward=100` matches %s runs (`pagination.total`).\n\n' "$total"
   printf '| endpoint | req/s | p50 ms | p99 ms | p50 / p99 ms at %s req/s | pgbench tx/s | pgbench p50 / p99 ms | req/s / pgbench |\n' "$rate"
   printf '|---|--:|--:|--:|--:|--:|--:|--:|\n'
@@ -349,13 +391,16 @@ out="bench/results/api.md"
     "$p_get_tps" "$p_get_p50" "$p_get_p99" "$r_get"
   printf '\n'
   printf -- '- **req/s, p50, p99**: wrk, %s connections each sending its next request as soon as the ' "$connections"
-  printf 'previous one is answered (saturation: the latency is the queue, about connections / throughput).\n'
+  printf 'previous one is answered (saturation: the latency is the queue, about connections / throughput). '
+  printf 'Means of two rounds, each wrk run followed by its pgbench run; the ratios of the rounds: '
+  printf 'page 1 %s, page %s %s, by id %s.\n' "$list_rounds" "$deep_page" "$deep_rounds" "$get_rounds"
   printf -- '- **at %s req/s**: oha at a fixed rate (half of page 1'"'"'s saturated throughput), %s connections, ' "$rate" "$connections"
-  printf 'latency corrected for coordinated omission: the latency a client sees below saturation.\n'
+  printf 'latency corrected for coordinated omission: the latency a client sees below saturation. '
+  printf 'Three runs each; the run with the median p99 is shown (p99s of all three: page 1 %s, ' "$r_list_all"
+  printf 'page %s %s, by id %s).\n' "$deep_page" "$r_deep_all" "$r_get_all"
   printf -- '- **pgbench**: `-M prepared`, %s clients; one transaction = the statements the handler sends for ' "$connections"
-  printf 'one request, same SQL text with the bound values as literals: the indexed head, then the listing '
-  printf '(or the run and its events). The listing query alone: page 1 %s tx/s (p99 %s ms), ' "$q_list_tps" "$q_list_p99"
-  printf 'page %s %s tx/s (p99 %s ms).\n\n' "$deep_page" "$q_deep_tps" "$q_deep_p99"
+  printf 'one request, same SQL text with the bound values as literals: the listing (which reads the '
+  printf 'indexed head in the same statement), or the run (with the head) and its events.\n\n'
   printf '| target | result | met |\n|---|---|---|\n'
   printf '| p99 <= 10 ms for all three (at %s req/s) | %s / %s / %s ms | %s |\n' "$rate" \
     "$r_list_p99" "$r_deep_p99" "$r_get_p99" "$ok_p99"
@@ -364,7 +409,7 @@ out="bench/results/api.md"
   printf '| both pages read an index (EXPLAIN ANALYZE) | page 1: `%s`, page %s: `%s` | %s |\n' \
     "$plan_list" "$deep_page" "$plan_deep" "$ok_plan"
   if [ "$(awk -F+ '{ for (i = 1; i <= NF; i++) if ($i != 0) n++; print n + 0 }' <<<"$errors")" != 0 ]; then
-    printf '\nNon-2xx or socket errors (wrk x3, oha x3): %s\n' "$errors"
+    printf '\nNon-2xx or socket errors (wrk x6, oha x3 medians): %s\n' "$errors"
   fi
   printf '\n<details><summary>Plans (EXPLAIN ANALYZE)</summary>\n\n'
   cat "$work/plans.md"
