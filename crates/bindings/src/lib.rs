@@ -4,10 +4,13 @@
 //! command) fails when they drift from `contracts/`.
 //!
 //! Besides the contract modules, [`decode_revert`] turns revert data from any of the contracts
-//! (or the USDC token behind them) into the error's name and named, human-readable fields.
+//! (or the USDC token behind them) into the error's name and named, human-readable fields, and
+//! [`GasHeadroom`] gives every signed transaction a gas limit with a margin over the estimate.
 
+mod gas;
 mod revert;
 
+pub use gas::{GasHeadroom, with_headroom};
 pub use revert::{DecodedRevert, decode_revert};
 
 /// The ABI JSON of `StakeVault`.

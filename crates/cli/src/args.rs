@@ -39,7 +39,7 @@ impl RpcArgs {
         // nonce burnt by a transaction that failed gas estimation, stalling every later one.
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
-            .with_gas_estimation()
+            .filler(runs_bindings::GasHeadroom)
             .with_simple_nonce_management()
             .fetch_chain_id()
             .wallet(EthereumWallet::from(signer))

@@ -42,7 +42,7 @@ impl Actor {
         // transaction that failed estimation, and the gap would stall the account.
         let provider = ProviderBuilder::new()
             .disable_recommended_fillers()
-            .with_gas_estimation()
+            .filler(runs_bindings::GasHeadroom)
             .with_simple_nonce_management()
             .fetch_chain_id()
             .wallet(EthereumWallet::from(signer))

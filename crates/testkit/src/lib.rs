@@ -130,7 +130,7 @@ pub fn address(anvil: &AnvilInstance, index: usize) -> Address {
 pub fn provider_for(anvil: &AnvilInstance, index: usize) -> DynProvider {
     ProviderBuilder::new()
         .disable_recommended_fillers()
-        .with_gas_estimation()
+        .filler(runs_bindings::GasHeadroom)
         .with_blob_gas_estimation()
         .with_simple_nonce_management()
         .fetch_chain_id()
