@@ -92,3 +92,29 @@ impl Drop for TestDatabase {
         .join();
     }
 }
+
+/// Run an async test body against both backends: `backends!(name, ...)` makes `name::postgres`
+/// and `name::sqlite` from `async fn name(db: &TestDb)`, where the calling test crate's
+/// `crate::support::TestDb` has `postgres()`, `sqlite()` and a `store` to close afterwards.
+// `crate` is meant to be the caller's: each test crate brings its own `TestDb`.
+#[allow(clippy::crate_in_macro_def)]
+#[macro_export]
+macro_rules! backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let db = crate::support::TestDb::postgres().await;
+                super::$name(&db).await;
+                db.store.close().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = crate::support::TestDb::sqlite().await;
+                super::$name(&db).await;
+                db.store.close().await;
+            }
+        }
+    )+};
+}

@@ -191,27 +191,32 @@ impl DeployArgs {
         Ok(())
     }
 
-    /// `--project`, else the nearest foundry.toml above the current directory, else the checkout
-    /// this binary was built from (so `runs` run from anywhere still finds its contracts).
     fn project_root(&self) -> eyre::Result<PathBuf> {
-        if let Some(dir) = &self.project {
-            if !(dir.join("foundry.toml").is_file() && dir.join("contracts").is_dir()) {
-                bail!("--project {}: no foundry.toml and contracts/ there", dir.display());
-            }
-            return Ok(dir.clone());
-        }
-        let cwd = std::env::current_dir().wrap_err("reading the current directory")?;
-        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let built_from = built_from.canonicalize().unwrap_or(built_from);
-        runs_deployer::find_project_root(&cwd)
-            .or_else(|| runs_deployer::find_project_root(&built_from))
-            .ok_or_else(|| {
-                eyre::eyre!(
-                    "cannot find the contracts to compile: run runs deploy inside the runs \
-                     checkout or pass --project DIR"
-                )
-            })
+        project_root(self.project.as_deref(), "deploy")
     }
+}
+
+/// `--project`, else the nearest foundry.toml above the current directory, else the checkout this
+/// binary was built from (so `runs` run from anywhere still finds its contracts). `command` names
+/// the subcommand in the error.
+pub(crate) fn project_root(project: Option<&Path>, command: &str) -> eyre::Result<PathBuf> {
+    if let Some(dir) = project {
+        if !(dir.join("foundry.toml").is_file() && dir.join("contracts").is_dir()) {
+            bail!("--project {}: no foundry.toml and contracts/ there", dir.display());
+        }
+        return Ok(dir.to_owned());
+    }
+    let cwd = std::env::current_dir().wrap_err("reading the current directory")?;
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let built_from = built_from.canonicalize().unwrap_or(built_from);
+    runs_deployer::find_project_root(&cwd)
+        .or_else(|| runs_deployer::find_project_root(&built_from))
+        .ok_or_else(|| {
+            eyre::eyre!(
+                "cannot find the contracts to compile: run runs {command} inside the runs \
+                 checkout or pass --project DIR"
+            )
+        })
 }
 
 fn print_human(

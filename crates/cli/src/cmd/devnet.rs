@@ -355,26 +355,8 @@ impl DevnetArgs {
             .unwrap_or_else(|| PathBuf::from("anvil"))
     }
 
-    /// `--project`, else the nearest foundry.toml above the current directory, else the checkout
-    /// this binary was built from.
     fn project_root(&self) -> eyre::Result<PathBuf> {
-        if let Some(dir) = &self.project {
-            if !(dir.join("foundry.toml").is_file() && dir.join("contracts").is_dir()) {
-                bail!("--project {}: no foundry.toml and contracts/ there", dir.display());
-            }
-            return Ok(dir.clone());
-        }
-        let cwd = std::env::current_dir().wrap_err("reading the current directory")?;
-        let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let built_from = built_from.canonicalize().unwrap_or(built_from);
-        runs_deployer::find_project_root(&cwd)
-            .or_else(|| runs_deployer::find_project_root(&built_from))
-            .ok_or_else(|| {
-                eyre!(
-                    "cannot find the contracts to compile: run runs devnet inside the runs \
-                     checkout or pass --project DIR"
-                )
-            })
+        super::deploy::project_root(self.project.as_deref(), "devnet")
     }
 
     /// The result: where everything is, what was seeded, what to try. Stdout only.

@@ -49,28 +49,7 @@ impl TestDb {
     }
 }
 
-/// Run an async test body against both backends: `backends!(name)` makes `name::postgres` and
-/// `name::sqlite` from `async fn name(db: &TestDb)`.
-macro_rules! backends {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let db = crate::support::TestDb::postgres().await;
-                super::$name(&db).await;
-                db.store.close().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = crate::support::TestDb::sqlite().await;
-                super::$name(&db).await;
-                db.store.close().await;
-            }
-        }
-    )+};
-}
-pub(crate) use backends;
+pub(crate) use runs_testkit::backends;
 
 /// A deterministic block hash: `fork` tells apart two chains at the same height.
 pub(crate) fn block_hash(number: u64, fork: u8) -> B256 {
