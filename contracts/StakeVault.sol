@@ -13,38 +13,55 @@ import {IUSDC} from "./interfaces/IUSDC.sol";
 import {ClaimReasons} from "./libraries/ClaimReasons.sol";
 
 /// @title StakeVault
-/// @notice Agent identity, pooled stake, trust ladder and reputation of the runs marketplace.
-/// @dev See {IStakeVault} for the behaviour. Stake is pooled per agent, not per run. The owner
-/// tunes parameters but has no function that moves anyone's USDC; the only outflows are an
-/// agent's own withdrawal and slashes ordered by the immutable-once-set RunEscrow.
+/// @notice Agent identity, stake with per-claim reservations, trust ladder and reputation of the
+/// runs marketplace.
+/// @dev See {IStakeVault} for the behaviour. The owner tunes parameters and may pause new stake;
+/// it has no function that moves anyone's USDC. The only outflows are an agent's own withdrawal of
+/// free stake and the forfeit of a reservation ordered by the RunEscrow, which is bound once and
+/// before anything can be staked. Invariants kept by every function: `reserved <= stake` for every
+/// agent (so a forfeit always finds the whole reservation), and this contract's USDC balance is at
+/// least `totalStaked + totalPending`.
 contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @dev One agent in three storage slots. Counters that change on the way out of a run
-    /// (completions, slashes, volume) saturate instead of reverting, so no settlement can ever
-    /// be blocked by a reputation counter.
+    /// @dev One agent in three storage slots, laid out by who reads what: a claim touches slots 0
+    /// and 1 only, an approval slots 0 and 2 (and reads 1). Amounts fit 64 bits because an agent's
+    /// stake + pending is capped there ({StakeVaultAmountTooLarge}; 2^64 base units is 18 trillion
+    /// USDC). Reputation counters saturate instead of reverting, so no settlement can ever be
+    /// blocked by a counter.
     struct AgentData {
-        // slot 0: read by every hook
+        // slot 0: every claim and settlement
         address wallet;
-        uint32 activeClaims;
+        uint64 reserved;
         uint32 claims;
-        uint32 completions;
-        // slot 1: money
-        uint128 stake;
-        uint128 pendingUnstake;
-        // slot 2: ladder facts and earnings
-        uint64 unstakeReadyAt;
-        uint64 stakedSince;
-        uint16 slashes;
+        // slot 1: money and the ladder
+        uint64 stake;
+        uint64 pendingUnstake;
+        uint40 unstakeReadyAt;
+        uint40 stakedSince;
+        uint16 strikes;
         bool frozen;
+        bool banned;
+        // slot 2: reputation
+        uint32 completions;
+        uint16 rejections;
+        uint16 disputesWon;
+        uint16 disputesLost;
         uint96 volume;
     }
 
     /// @notice Longest unstake cooldown the owner can set, so stake can never be locked for good.
     uint256 public constant MAX_UNSTAKE_COOLDOWN = 90 days;
+    /// @notice Shortest unstake cooldown the owner can set.
+    uint256 public constant MIN_UNSTAKE_COOLDOWN = 1 days;
+    /// @inheritdoc IStakeVault
+    uint256 public constant MIN_COMPLETION_REWARD = 1e6;
+    /// @notice Longest agent metadata URI, in bytes (as the escrow's URIs).
+    uint256 public constant MAX_URI_LENGTH = 2048;
 
     IERC20 private immutable _usdc;
     address private _runEscrow;
+    bool private _paused;
     Parameters private _parameters;
     uint256 private _agentCount;
     uint128 private _totalStaked;
@@ -59,7 +76,7 @@ contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @param usdc_ The USDC token (6 decimals).
-    /// @param owner_ Who may tune parameters and bind the RunEscrow.
+    /// @param owner_ Who may tune parameters, pause staking and bind the RunEscrow.
     /// @param parameters_ The initial parameters (see {IStakeVault.Parameters}).
     constructor(IUSDC usdc_, address owner_, Parameters memory parameters_) Ownable(owner_) {
         if (address(usdc_) == address(0)) revert StakeVaultZeroAddress();
@@ -75,9 +92,12 @@ contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
     function register(string calldata metadataURI) external returns (uint256 agentId) {
         uint256 existing = _agentIdOf[msg.sender];
         if (existing != 0) revert StakeVaultAlreadyRegistered(msg.sender, existing);
+        if (bytes(metadataURI).length > MAX_URI_LENGTH) {
+            revert StakeVaultURITooLong(bytes(metadataURI).length, MAX_URI_LENGTH);
+        }
         // Agent ids must fit the 32 bits RunEscrow packs them into.
         agentId = _agentCount + 1;
-        if (agentId > type(uint32).max) revert StakeVaultAmountTooLarge(agentId, type(uint32).max);
+        if (agentId > type(uint32).max) revert StakeVaultTooManyAgents(type(uint32).max);
         _agentCount = agentId;
         _agentIdOf[msg.sender] = agentId;
         _agents[agentId].wallet = msg.sender;
@@ -105,22 +125,26 @@ contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
         uint256 agentId = _callerAgent();
         AgentData storage agent = _agents[agentId];
         if (amount == 0) revert StakeVaultZeroAmount();
-        if (agent.activeClaims != 0) revert StakeVaultActiveClaims(agentId, agent.activeClaims);
         uint256 staked = agent.stake;
-        if (amount > staked) revert StakeVaultInsufficientStake(agentId, staked, amount);
+        // Cannot underflow: reserved <= stake is kept by every function.
+        uint256 free = staked - agent.reserved;
+        if (amount > free) revert StakeVaultInsufficientFreeStake(agentId, free, amount);
 
-        AgentStatus before = _status(agent, _parameters);
-        uint64 readyAt = uint64(block.timestamp) + _parameters.unstakeCooldown;
-        // Cannot overflow: amount <= stake, and stake + pending never exceeds the USDC supply.
-        unchecked {
-            agent.stake = uint128(staked - amount);
-            agent.pendingUnstake += uint128(amount);
-            _totalStaked -= uint128(amount);
-            _totalPending += uint128(amount);
-        }
+        Parameters memory params = _parameters;
+        AgentStatus before = _status(agent, params);
+        uint256 newStake = staked - amount;
+        // Cannot exceed 64 bits: stake + pending is capped there when staking, and this moves
+        // `amount` from one to the other.
+        uint256 newPending = uint256(agent.pendingUnstake) + amount;
+        uint40 readyAt = uint40(block.timestamp + params.unstakeCooldown);
+        agent.stake = uint64(newStake);
+        agent.pendingUnstake = uint64(newPending);
         agent.unstakeReadyAt = readyAt;
-        emit UnstakeRequested(agentId, amount, agent.stake, agent.pendingUnstake, readyAt);
-        _emitStatusChange(agentId, before, _status(agent, _parameters));
+        if (newStake < params.minStake) agent.stakedSince = 0;
+        _totalStaked -= uint128(amount);
+        _totalPending += uint128(amount);
+        emit UnstakeRequested(agentId, amount, newStake, newPending, readyAt);
+        _emitStatusChange(agentId, before, _status(agent, params));
     }
 
     /// @inheritdoc IStakeVault
@@ -129,15 +153,12 @@ contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
         AgentData storage agent = _agents[agentId];
         amount = agent.pendingUnstake;
         if (amount == 0) revert StakeVaultNothingToWithdraw(agentId);
-        if (agent.activeClaims != 0) revert StakeVaultActiveClaims(agentId, agent.activeClaims);
-        if (block.timestamp < agent.unstakeReadyAt) revert StakeVaultCooldownActive(agentId, agent.unstakeReadyAt);
-
+        if (block.timestamp < agent.unstakeReadyAt) {
+            revert StakeVaultCooldownActive(agentId, agent.unstakeReadyAt);
+        }
         agent.pendingUnstake = 0;
         agent.unstakeReadyAt = 0;
-        // Cannot underflow: _totalPending is the sum of every agent's pendingUnstake.
-        unchecked {
-            _totalPending -= uint128(amount);
-        }
+        _totalPending -= uint128(amount);
         emit StakeWithdrawn(agentId, msg.sender, amount);
         _usdc.safeTransfer(msg.sender, amount);
     }
@@ -147,64 +168,73 @@ contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc IStakeVault
-    function lockClaim(uint256 agentId, address poster)
+    function reserve(uint256 agentId, uint256 amount)
         external
         onlyRunEscrow
         returns (address wallet, uint256 reasons)
     {
-        (wallet, reasons) = _eligibility(agentId, poster);
+        AgentData storage agent = _agents[agentId];
+        (wallet, reasons) = _eligibility(agent, amount);
         if (reasons == 0) {
-            AgentData storage agent = _agents[agentId];
-            agent.activeClaims += 1;
+            // Cannot exceed stake (checked as free stake above), which fits 64 bits.
+            agent.reserved += uint64(amount);
             // Saturating: the claim counter is reputation only.
             if (agent.claims != type(uint32).max) agent.claims += 1;
         }
     }
 
     /// @inheritdoc IStakeVault
-    function releaseClaim(uint256 agentId) external onlyRunEscrow {
-        _agents[agentId].activeClaims -= 1;
-    }
-
-    /// @inheritdoc IStakeVault
-    function recordCompletion(uint256 agentId, uint256 reward) external onlyRunEscrow {
+    function settleClaim(
+        uint256 agentId,
+        uint256 runId,
+        uint256 amount,
+        Outcome outcome,
+        uint256 reward,
+        uint256 earned
+    ) external onlyRunEscrow nonReentrant returns (address wallet, uint256 forfeited) {
         AgentData storage agent = _agents[agentId];
+        wallet = agent.wallet;
         Parameters memory params = _parameters;
         AgentStatus before = _status(agent, params);
-        agent.activeClaims -= 1;
-        if (agent.completions != type(uint32).max) agent.completions += 1;
-        uint256 volume = uint256(agent.volume) + reward;
-        agent.volume = volume > type(uint96).max ? type(uint96).max : uint96(volume);
-        _emitStatusChange(agentId, before, _status(agent, params));
-    }
+        // Cannot underflow: the escrow settles each claim once, with the amount it reserved.
+        agent.reserved -= uint64(amount);
 
-    /// @inheritdoc IStakeVault
-    function slash(uint256 agentId, uint256 runId) external onlyRunEscrow nonReentrant returns (uint256 amount) {
-        AgentData storage agent = _agents[agentId];
-        Parameters memory params = _parameters;
-        AgentStatus before = _status(agent, params);
-
-        uint256 staked = agent.stake;
-        uint256 pending = agent.pendingUnstake;
-        amount = params.minStake;
-        if (amount > staked + pending) amount = staked + pending;
-        // Active stake first, then stake pending withdrawal. Cannot underflow: each part taken is
-        // at most what is there, and the totals are sums of the per-agent values.
-        unchecked {
-            uint256 fromStake = amount > staked ? staked : amount;
-            uint256 fromPending = amount - fromStake;
-            agent.stake = uint128(staked - fromStake);
-            agent.pendingUnstake = uint128(pending - fromPending);
-            _totalStaked -= uint128(fromStake);
-            _totalPending -= uint128(fromPending);
+        if (outcome <= Outcome.REJECTED) {
+            if (outcome == Outcome.REJECTED) {
+                if (agent.rejections != type(uint16).max) agent.rejections += 1;
+            } else {
+                if (outcome == Outcome.DISPUTE_WON) {
+                    if (agent.disputesWon != type(uint16).max) agent.disputesWon += 1;
+                }
+                if (outcome != Outcome.DISPUTE_SPLIT && reward >= MIN_COMPLETION_REWARD) {
+                    if (agent.completions != type(uint32).max) agent.completions += 1;
+                }
+            }
+        } else {
+            forfeited = amount;
+            // Cannot underflow: reserved <= stake held before this call, and `amount` was reserved.
+            uint256 newStake = uint256(agent.stake) - amount;
+            agent.stake = uint64(newStake);
+            _totalStaked -= uint128(amount);
+            if (newStake < params.minStake) agent.stakedSince = 0;
+            if (outcome >= Outcome.DISPUTE_LOST) {
+                if (agent.disputesLost != type(uint16).max) agent.disputesLost += 1;
+            }
+            if (outcome == Outcome.SLASHED || outcome == Outcome.DISPUTE_LOST_STRUCK) {
+                uint16 strikes = agent.strikes;
+                if (strikes != type(uint16).max) agent.strikes = ++strikes;
+                agent.frozen = true;
+                // The threshold in force at this strike decides; a ban is never lifted.
+                if (strikes >= params.strikesToBan) agent.banned = true;
+            }
+            emit StakeForfeited(agentId, runId, amount, outcome, newStake, agent.strikes);
         }
-        agent.activeClaims -= 1;
-        if (agent.slashes != type(uint16).max) agent.slashes += 1;
-        agent.frozen = true;
-
-        emit StakeSlashed(agentId, runId, amount, agent.stake, agent.pendingUnstake, agent.slashes);
+        if (earned != 0) {
+            uint256 volume = uint256(agent.volume) + earned;
+            agent.volume = volume > type(uint96).max ? type(uint96).max : uint96(volume);
+        }
         _emitStatusChange(agentId, before, _status(agent, params));
-        if (amount != 0) _usdc.safeTransfer(msg.sender, amount);
+        if (forfeited != 0) _usdc.safeTransfer(msg.sender, forfeited);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -215,18 +245,41 @@ contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
     function setRunEscrow(address runEscrow_) external onlyOwner {
         if (runEscrow_ == address(0)) revert StakeVaultZeroAddress();
         if (_runEscrow != address(0)) revert StakeVaultEscrowAlreadySet(_runEscrow);
+        address boundVault = IRunEscrow(runEscrow_).stakeVault();
+        if (boundVault != address(this)) revert StakeVaultEscrowMismatch(runEscrow_, boundVault);
         _runEscrow = runEscrow_;
         emit RunEscrowSet(runEscrow_);
+        // The escrow read the minimum stake when it was deployed; it may have changed since.
+        IRunEscrow(runEscrow_).syncMinStake(_parameters.minStake);
     }
 
     /// @inheritdoc IStakeVault
     function setParameters(Parameters calldata parameters_) external onlyOwner {
+        uint64 previousMin = _parameters.minStake;
         _setParameters(parameters_);
+        address escrow = _runEscrow;
+        if (escrow != address(0) && parameters_.minStake != previousMin) {
+            IRunEscrow(escrow).syncMinStake(parameters_.minStake);
+        }
     }
 
     /// @notice Always reverts: an ownerless vault could never bind its escrow or tune parameters.
     function renounceOwnership() public view override onlyOwner {
         revert StakeVaultCannotRenounceOwnership();
+    }
+
+    /// @inheritdoc IStakeVault
+    function pause() external onlyOwner {
+        if (_paused) revert StakeVaultPaused();
+        _paused = true;
+        emit StakingPaused(msg.sender);
+    }
+
+    /// @inheritdoc IStakeVault
+    function unpause() external onlyOwner {
+        if (!_paused) revert StakeVaultNotPaused();
+        _paused = false;
+        emit StakingUnpaused(msg.sender);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -249,6 +302,11 @@ contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStakeVault
+    function paused() external view returns (bool) {
+        return _paused;
+    }
+
+    /// @inheritdoc IStakeVault
     function agentCount() external view returns (uint256) {
         return _agentCount;
     }
@@ -261,20 +319,22 @@ contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IStakeVault
     function getAgent(uint256 agentId) external view returns (Agent memory agent) {
         AgentData storage data = _agentOrRevert(agentId);
-        agent = Agent({
-            wallet: data.wallet,
-            stake: data.stake,
-            pendingUnstake: data.pendingUnstake,
-            unstakeReadyAt: data.unstakeReadyAt,
-            stakedSince: data.stakedSince,
-            activeClaims: data.activeClaims,
-            claims: data.claims,
-            completions: data.completions,
-            slashes: data.slashes,
-            volume: data.volume,
-            frozen: data.frozen,
-            status: _status(data, _parameters)
-        });
+        agent.wallet = data.wallet;
+        agent.stake = data.stake;
+        agent.reserved = data.reserved;
+        agent.pendingUnstake = data.pendingUnstake;
+        agent.unstakeReadyAt = data.unstakeReadyAt;
+        agent.stakedSince = data.stakedSince;
+        agent.claims = data.claims;
+        agent.completions = data.completions;
+        agent.strikes = data.strikes;
+        agent.rejections = data.rejections;
+        agent.disputesWon = data.disputesWon;
+        agent.disputesLost = data.disputesLost;
+        agent.volume = data.volume;
+        agent.frozen = data.frozen;
+        agent.banned = data.banned;
+        agent.status = _status(data, _parameters);
     }
 
     /// @inheritdoc IStakeVault
@@ -283,8 +343,12 @@ contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStakeVault
-    function eligibility(uint256 agentId, address poster) external view returns (address wallet, uint256 reasons) {
-        return _eligibility(agentId, poster);
+    function eligibility(uint256 agentId, uint256 amount)
+        external
+        view
+        returns (address wallet, uint256 reasons)
+    {
+        return _eligibility(_agents[agentId], amount);
     }
 
     /// @inheritdoc IStakeVault
@@ -307,22 +371,31 @@ contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
     //////////////////////////////////////////////////////////////*/
 
     function _stake(uint256 amount) private {
+        if (_paused) revert StakeVaultPaused();
+        // Before the escrow is bound, whatever got bound later could take this stake.
+        if (_runEscrow == address(0)) revert StakeVaultEscrowNotSet();
         uint256 agentId = _callerAgent();
         AgentData storage agent = _agents[agentId];
         Parameters memory params = _parameters;
         if (amount == 0) revert StakeVaultZeroAmount();
-        if (agent.slashes >= params.strikesToBan) revert StakeVaultAgentBanned(agentId);
-        uint256 newStake = uint256(agent.stake) + amount;
-        // Bounding the sum bounds every per-agent value too.
-        uint256 newTotal = uint256(_totalStaked) + amount;
-        if (newTotal > type(uint128).max) revert StakeVaultAmountTooLarge(amount, type(uint128).max - _totalStaked);
+        if (agent.banned) revert StakeVaultAgentBanned(agentId);
+        uint256 staked = agent.stake;
+        // Bounding stake + pending per agent bounds every per-agent amount and, with at most 2^32
+        // agents, every total.
+        uint256 held = staked + agent.pendingUnstake;
+        if (amount > type(uint64).max - held) {
+            revert StakeVaultAmountTooLarge(amount, type(uint64).max - held);
+        }
 
         AgentStatus before = _status(agent, params);
-        agent.stake = uint128(newStake);
-        _totalStaked = uint128(newTotal);
+        uint256 newStake = staked + amount;
+        agent.stake = uint64(newStake);
+        _totalStaked += uint128(amount);
         if (newStake >= params.minStake) {
-            if (agent.stakedSince == 0) agent.stakedSince = uint64(block.timestamp);
-            agent.frozen = false;
+            if (agent.stakedSince == 0) agent.stakedSince = uint40(block.timestamp);
+            // Leaving FROZEN takes fresh stake of at least the minimum, not a token top-up of an
+            // agent that still held the minimum after its strike.
+            if (amount >= params.minStake) agent.frozen = false;
         }
         emit Staked(agentId, msg.sender, amount, newStake);
         _emitStatusChange(agentId, before, _status(agent, params));
@@ -332,22 +405,13 @@ contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
     function _setParameters(Parameters memory params) private {
         if (params.minStake == 0) revert StakeVaultInvalidMinStake(params.minStake);
         if (params.strikesToBan == 0) revert StakeVaultInvalidStrikes(params.strikesToBan);
-        // The cooldown may never be shorter than the escrow's claim timeout (when bound).
-        uint256 minCooldown;
-        if (_runEscrow != address(0)) {
-            (,, minCooldown,) = IRunEscrow(_runEscrow).parameters();
-        }
-        if (params.unstakeCooldown < minCooldown || params.unstakeCooldown > MAX_UNSTAKE_COOLDOWN) {
-            revert StakeVaultInvalidCooldown(params.unstakeCooldown, minCooldown, MAX_UNSTAKE_COOLDOWN);
+        if (params.unstakeCooldown < MIN_UNSTAKE_COOLDOWN || params.unstakeCooldown > MAX_UNSTAKE_COOLDOWN) {
+            revert StakeVaultInvalidCooldown(
+                params.unstakeCooldown, MIN_UNSTAKE_COOLDOWN, MAX_UNSTAKE_COOLDOWN
+            );
         }
         _parameters = params;
-        emit ParametersUpdated(
-            params.minStake,
-            params.unstakeCooldown,
-            params.strikesToBan,
-            params.establishedCompletions,
-            params.establishedAge
-        );
+        emit ParametersUpdated(params);
     }
 
     function _callerAgent() private view returns (uint256 agentId) {
@@ -360,22 +424,38 @@ contract StakeVault is IStakeVault, Ownable2Step, ReentrancyGuardTransient {
         if (agent.wallet == address(0)) revert StakeVaultAgentNotFound(agentId);
     }
 
-    function _eligibility(uint256 agentId, address poster) private view returns (address wallet, uint256 reasons) {
-        AgentData storage agent = _agents[agentId];
+    /// @dev The agent rules of a claim: the ladder (PROVISIONAL or ESTABLISHED) and free stake.
+    function _eligibility(AgentData storage agent, uint256 amount)
+        private
+        view
+        returns (address wallet, uint256 reasons)
+    {
         wallet = agent.wallet;
         if (wallet == address(0)) return (wallet, ClaimReasons.AGENT_NOT_FOUND);
-        Parameters memory params = _parameters;
-        if (agent.slashes >= params.strikesToBan) reasons |= ClaimReasons.AGENT_BANNED;
-        else if (agent.frozen) reasons |= ClaimReasons.AGENT_FROZEN;
-        if (agent.stake < params.minStake) reasons |= ClaimReasons.INSUFFICIENT_STAKE;
-        if (wallet == poster) reasons |= ClaimReasons.AGENT_IS_POSTER;
+        uint256 staked = agent.stake;
+        uint256 minStake = _parameters.minStake;
+        if (agent.banned) reasons |= ClaimReasons.AGENT_BANNED;
+        else if (_isFrozen(agent, staked, minStake)) reasons |= ClaimReasons.AGENT_FROZEN;
+        if (staked < minStake) reasons |= ClaimReasons.INSUFFICIENT_STAKE;
+        if (staked - agent.reserved < amount) reasons |= ClaimReasons.INSUFFICIENT_FREE_STAKE;
+    }
+
+    /// @dev Frozen by a strike, or struck once and now below the minimum: either way the exit is a
+    /// {stake} that reaches the minimum.
+    function _isFrozen(AgentData storage agent, uint256 staked, uint256 minStake)
+        private
+        view
+        returns (bool)
+    {
+        return agent.frozen || (agent.strikes != 0 && staked < minStake);
     }
 
     /// @dev The ladder of {IStakeVault}, evaluated at the current block.
     function _status(AgentData storage agent, Parameters memory params) private view returns (AgentStatus) {
-        if (agent.slashes >= params.strikesToBan) return AgentStatus.BANNED;
-        if (agent.frozen) return AgentStatus.FROZEN;
-        if (agent.stake < params.minStake) return AgentStatus.UNVERIFIED;
+        if (agent.banned) return AgentStatus.BANNED;
+        uint256 staked = agent.stake;
+        if (_isFrozen(agent, staked, params.minStake)) return AgentStatus.FROZEN;
+        if (staked < params.minStake) return AgentStatus.UNVERIFIED;
         uint256 since = agent.stakedSince;
         if (
             since != 0 && agent.completions >= params.establishedCompletions

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {RunEscrow} from "../contracts/RunEscrow.sol";
 import {StakeVault} from "../contracts/StakeVault.sol";
+import {IRunEscrow} from "../contracts/interfaces/IRunEscrow.sol";
 import {IStakeVault} from "../contracts/interfaces/IStakeVault.sol";
 import {IUSDC} from "../contracts/interfaces/IUSDC.sol";
 import {MockUSDC} from "../contracts/mocks/MockUSDC.sol";
@@ -20,13 +21,16 @@ import {VM_ADDRESS, Vm} from "../tests/utils/Vm.sol";
 /// `acceptOwnership()` on it to complete the hand-over.
 ///
 /// Settings come from the environment (forge also reads `.env`), with the SPEC defaults:
-/// USDC (the chain's known USDC, or a MockUSDC on 31337), OWNER and TREASURY (the deployer),
-/// FEE_BPS (500), MIN_STAKE_UNITS (20000000 = 20 USDC, in base units, unlike `runs deploy
-/// --min-stake` which takes decimal USDC), CLAIM_TIMEOUT, REVIEW_PERIOD, UNSTAKE_COOLDOWN (604800
-/// seconds each), STRIKES_TO_BAN (3), ESTABLISHED_COMPLETIONS (5), ESTABLISHED_AGE (2592000
-/// seconds), COMMIT ("unknown"), DEPLOYMENTS_DIR ("deployments"; must stay under ./deployments,
-/// the only directory foundry.toml lets scripts write), FORCE (false: refuse to overwrite an
-/// existing manifest, like `runs deploy` without --force).
+/// USDC (the chain's known USDC, or a MockUSDC on 31337), OWNER (the deployer), ARBITRATOR (the
+/// deployer on 31337; required on every other chain, where it should be a contract that can
+/// rotate its keys), TREASURY (the deployer; on 31337, where the deployer is the arbitrator, the
+/// keyless address `DEV_TREASURY`, since the arbitrator may never be the treasury), FEE_BPS (500),
+/// MIN_STAKE_UNITS (20000000 = 20 USDC, in base units, unlike `runs deploy --min-stake` which
+/// takes decimal USDC), CLAIM_TIMEOUT, REVIEW_PERIOD, UNSTAKE_COOLDOWN (604800 seconds each),
+/// DISPUTE_WINDOW (259200), RULING_PERIOD (1209600), STRIKES_TO_BAN (3), ESTABLISHED_COMPLETIONS
+/// (5), ESTABLISHED_AGE (2592000 seconds), COMMIT ("unknown"), DEPLOYMENTS_DIR ("deployments";
+/// must stay under ./deployments, the only directory foundry.toml lets scripts write), FORCE
+/// (false: refuse to overwrite an existing manifest, like `runs deploy` without --force).
 ///
 /// The manifest differs from `runs deploy`'s in one way: a script cannot know the hashes of the
 /// transactions forge broadcasts after it returns, so every `txHash` is the zero hash, and
@@ -38,6 +42,9 @@ contract Deploy {
 
     uint256 private constant DEV_CHAIN_ID = 31337;
     uint256 private constant DAY = 86400;
+    /// @notice The dev chain's default treasury: keccak256("runs.devnet.treasury"), an address no
+    /// one holds a key for (the same default as `runs deploy`).
+    address public constant DEV_TREASURY = address(uint160(uint256(keccak256("runs.devnet.treasury"))));
 
     /// @notice No USDC is known for this chain and none was given.
     error DeployUnknownUsdc(uint256 chainId);
@@ -47,13 +54,13 @@ contract Deploy {
     error DeployParameterTooLarge(uint256 value, uint256 max);
     /// @notice The vault did not bind to the escrow.
     error DeployNotBound(address vault, address escrow);
+    /// @notice ARBITRATOR must be set on chains other than the dev chain.
+    error DeployArbitratorRequired(uint256 chainId);
 
     struct Config {
         address owner;
         address treasury;
-        uint256 feeBps;
-        uint256 claimTimeout;
-        uint256 reviewPeriod;
+        IRunEscrow.Parameters escrow;
         IStakeVault.Parameters vault;
         string commit;
         string dir;
@@ -85,15 +92,7 @@ contract Deploy {
         }
         d.vault = address(new StakeVault(IUSDC(d.usdc), deployer, config.vault));
         d.escrow = address(
-            new RunEscrow(
-                IUSDC(d.usdc),
-                IStakeVault(d.vault),
-                config.owner,
-                config.treasury,
-                config.feeBps,
-                config.claimTimeout,
-                config.reviewPeriod
-            )
+            new RunEscrow(IUSDC(d.usdc), IStakeVault(d.vault), config.owner, config.treasury, config.escrow)
         );
         StakeVault(d.vault).setRunEscrow(d.escrow);
         if (config.owner != deployer) StakeVault(d.vault).transferOwnership(config.owner);
@@ -105,14 +104,22 @@ contract Deploy {
     }
 
     function _config(address deployer) private view returns (Config memory config) {
+        bool dev = block.chainid == DEV_CHAIN_ID;
         config.owner = VM.envOr("OWNER", deployer);
-        config.treasury = VM.envOr("TREASURY", deployer);
-        config.feeBps = VM.envOr("FEE_BPS", uint256(500));
-        config.claimTimeout = VM.envOr("CLAIM_TIMEOUT", 7 * DAY);
-        config.reviewPeriod = VM.envOr("REVIEW_PERIOD", 7 * DAY);
-        // Each narrowing cast follows a bound check: the vault packs its parameters.
+        address arbitrator = VM.envOr("ARBITRATOR", dev ? deployer : address(0));
+        if (arbitrator == address(0)) revert DeployArbitratorRequired(block.chainid);
+        config.treasury = VM.envOr("TREASURY", arbitrator == deployer ? DEV_TREASURY : deployer);
+        // Each narrowing cast follows a bound check: the contracts pack their parameters.
+        config.escrow = IRunEscrow.Parameters({
+            feeBps: uint16(_bounded(VM.envOr("FEE_BPS", uint256(500)), type(uint16).max)),
+            claimTimeout: uint32(_bounded(VM.envOr("CLAIM_TIMEOUT", 7 * DAY), type(uint32).max)),
+            reviewPeriod: uint32(_bounded(VM.envOr("REVIEW_PERIOD", 7 * DAY), type(uint32).max)),
+            disputeWindow: uint32(_bounded(VM.envOr("DISPUTE_WINDOW", 3 * DAY), type(uint32).max)),
+            rulingPeriod: uint32(_bounded(VM.envOr("RULING_PERIOD", 14 * DAY), type(uint32).max)),
+            arbitrator: arbitrator
+        });
         config.vault = IStakeVault.Parameters({
-            minStake: uint128(_bounded(VM.envOr("MIN_STAKE_UNITS", uint256(20e6)), type(uint128).max)),
+            minStake: uint64(_bounded(VM.envOr("MIN_STAKE_UNITS", uint256(20e6)), type(uint64).max)),
             unstakeCooldown: uint32(_bounded(VM.envOr("UNSTAKE_COOLDOWN", 7 * DAY), type(uint32).max)),
             strikesToBan: uint16(_bounded(VM.envOr("STRIKES_TO_BAN", uint256(3)), type(uint16).max)),
             establishedCompletions: uint16(
@@ -140,14 +147,18 @@ contract Deploy {
         contracts = VM.serializeString("contracts", "RunEscrow", _entry("RunEscrow", d.escrow));
 
         IStakeVault.Parameters memory v = config.vault;
-        VM.serializeUint("parameters", "feeBps", config.feeBps);
+        IRunEscrow.Parameters memory e = config.escrow;
+        VM.serializeUint("parameters", "feeBps", e.feeBps);
         VM.serializeUint("parameters", "minStake", v.minStake);
-        VM.serializeUint("parameters", "claimTimeout", config.claimTimeout);
-        VM.serializeUint("parameters", "reviewPeriod", config.reviewPeriod);
+        VM.serializeUint("parameters", "claimTimeout", e.claimTimeout);
+        VM.serializeUint("parameters", "reviewPeriod", e.reviewPeriod);
+        VM.serializeUint("parameters", "disputeWindow", e.disputeWindow);
+        VM.serializeUint("parameters", "rulingPeriod", e.rulingPeriod);
         VM.serializeUint("parameters", "unstakeCooldown", v.unstakeCooldown);
         VM.serializeUint("parameters", "strikesToBan", v.strikesToBan);
         VM.serializeUint("parameters", "establishedCompletions", v.establishedCompletions);
         VM.serializeUint("parameters", "establishedAge", v.establishedAge);
+        VM.serializeAddress("parameters", "arbitrator", e.arbitrator);
         VM.serializeAddress("parameters", "treasury", config.treasury);
         string memory parameters = VM.serializeAddress("parameters", "owner", config.owner);
 
