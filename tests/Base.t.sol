@@ -9,13 +9,15 @@ import {IRunEscrow} from "../contracts/interfaces/IRunEscrow.sol";
 import {IStakeVault} from "../contracts/interfaces/IStakeVault.sol";
 import {IUSDC} from "../contracts/interfaces/IUSDC.sol";
 
-/// @notice Shared fixture: MockUSDC, StakeVault and RunEscrow with the SPEC §2.1 defaults, funded
-/// actors and helpers that walk a run to any state.
+/// @notice Shared fixture: MockUSDC, StakeVault and RunEscrow with the SPEC §2.1 defaults (the
+/// arbitrator is its own actor), funded actors and helpers that walk a run to any state.
 abstract contract Base is Test {
-    uint128 internal constant MIN_STAKE = 20e6;
+    uint64 internal constant MIN_STAKE = 20e6;
     uint16 internal constant FEE_BPS = 500;
     uint32 internal constant CLAIM_TIMEOUT = 7 days;
     uint32 internal constant REVIEW_PERIOD = 7 days;
+    uint32 internal constant DISPUTE_WINDOW = 3 days;
+    uint32 internal constant RULING_PERIOD = 14 days;
     uint32 internal constant COOLDOWN = 7 days;
     uint16 internal constant STRIKES_TO_BAN = 3;
     uint16 internal constant ESTABLISHED_COMPLETIONS = 5;
@@ -27,6 +29,8 @@ abstract contract Base is Test {
     uint8 internal constant MAX_REVISIONS = 3;
     string internal constant SPEC = "ipfs://bafyspec";
     string internal constant DELIVERABLE = "ipfs://bafydeliverable";
+    string internal constant REASON = "ipfs://bafyreason";
+    string internal constant EVIDENCE = "ipfs://bafyevidence";
 
     MockUSDC internal usdc;
     StakeVault internal vault;
@@ -40,6 +44,7 @@ abstract contract Base is Test {
     uint256 internal agentKey;
     address internal otherAgentWallet;
     address internal stranger;
+    address internal arbitrator;
 
     function setUp() public virtual {
         owner = makeAddr("owner");
@@ -48,13 +53,12 @@ abstract contract Base is Test {
         (agentWallet, agentKey) = makeAddrAndKey("agent");
         otherAgentWallet = makeAddr("otherAgent");
         stranger = makeAddr("stranger");
+        arbitrator = makeAddr("arbitrator");
         vm.warp(1_750_000_000);
 
         usdc = MockUSDC(address(_deployToken()));
         vault = new StakeVault(IUSDC(address(usdc)), owner, defaultVaultParameters());
-        escrow = new RunEscrow(
-            IUSDC(address(usdc)), vault, owner, treasury, FEE_BPS, CLAIM_TIMEOUT, REVIEW_PERIOD
-        );
+        escrow = new RunEscrow(IUSDC(address(usdc)), vault, owner, treasury, defaultEscrowParameters());
         vm.prank(owner);
         vault.setRunEscrow(address(escrow));
 
@@ -82,6 +86,17 @@ abstract contract Base is Test {
             strikesToBan: STRIKES_TO_BAN,
             establishedCompletions: ESTABLISHED_COMPLETIONS,
             establishedAge: ESTABLISHED_AGE
+        });
+    }
+
+    function defaultEscrowParameters() internal view returns (IRunEscrow.Parameters memory) {
+        return IRunEscrow.Parameters({
+            feeBps: FEE_BPS,
+            claimTimeout: CLAIM_TIMEOUT,
+            reviewPeriod: REVIEW_PERIOD,
+            disputeWindow: DISPUTE_WINDOW,
+            rulingPeriod: RULING_PERIOD,
+            arbitrator: arbitrator
         });
     }
 
@@ -117,7 +132,7 @@ abstract contract Base is Test {
 
     function _draftRun() internal returns (uint256 runId) {
         vm.prank(poster);
-        runId = escrow.createRun(SPEC, REWARD, defaultDeadline(), MAX_REVISIONS);
+        runId = escrow.createRun(SPEC, REWARD, defaultDeadline(), MAX_REVISIONS, 0, 0);
     }
 
     function _openRun() internal returns (uint256 runId) {
@@ -126,7 +141,7 @@ abstract contract Base is Test {
 
     function _openRun(uint256 reward, uint256 maxRevisions) internal returns (uint256 runId) {
         vm.prank(poster);
-        runId = escrow.createAndFund(SPEC, reward, defaultDeadline(), maxRevisions);
+        runId = escrow.createAndFund(SPEC, reward, defaultDeadline(), maxRevisions, 0, 0);
     }
 
     function _claimedRun(uint256 agentId) internal returns (uint256 runId) {
@@ -151,6 +166,20 @@ abstract contract Base is Test {
             vm.prank(wallet);
             escrow.submit(runId, DELIVERABLE);
         }
+    }
+
+    /// @dev A REJECTED run (bond posted, window open) of the fixture's poster.
+    function _rejectedRun(uint256 agentId) internal returns (uint256 runId) {
+        runId = _exhaustedRun(agentId);
+        vm.prank(poster);
+        escrow.reject(runId, REASON);
+    }
+
+    /// @dev A DISPUTED run (ruling period open).
+    function _disputedRun(uint256 agentId) internal returns (uint256 runId) {
+        runId = _rejectedRun(agentId);
+        vm.prank(vault.walletOf(agentId));
+        escrow.dispute(runId, EVIDENCE);
     }
 
     function _state(uint256 runId) internal view returns (IRunEscrow.RunState) {

@@ -315,4 +315,6 @@ interface Vm {
     function startSnapshotGas(string calldata group, string calldata name) external;
     /// @notice Stops the latest gas measurement and records the gas used since its start.
     function stopSnapshotGas() external returns (uint256 gasUsed);
+    /// @notice Records `value` as `name` in `snapshots/<group>.json`.
+    function snapshotValue(string calldata group, string calldata name, uint256 value) external;
 }
