@@ -18,6 +18,7 @@
 //!   },
 //!   "parameters": {
 //!     "feeBps": 500, "minStake": "20000000", "claimTimeout": 604800, "reviewPeriod": 604800,
+//!     "disputeWindow": 259200, "rulingPeriod": 1209600, "arbitrator": "0x…",
 //!     "unstakeCooldown": 604800, "strikesToBan": 3, "establishedCompletions": 5,
 //!     "establishedAge": 2592000, "treasury": "0x…", "owner": "0x…"
 //!   },
@@ -91,6 +92,13 @@ pub struct Parameters {
     pub claim_timeout: u64,
     /// Seconds the poster has to decide on a submission.
     pub review_period: u64,
+    /// Seconds from a rejection in which the agent may dispute it.
+    pub dispute_window: u64,
+    /// Seconds from a dispute in which the arbitrator may rule.
+    pub ruling_period: u64,
+    /// Who rules on disputes of runs created under these terms.
+    #[serde(with = "checksummed")]
+    pub arbitrator: Address,
     /// Seconds between `requestUnstake` and `withdrawStake`.
     pub unstake_cooldown: u64,
     /// Slashes that ban an agent.
@@ -200,6 +208,9 @@ mod tests {
     "minStake": 20000000,
     "claimTimeout": 604800,
     "reviewPeriod": 604800,
+    "disputeWindow": 259200,
+    "rulingPeriod": 1209600,
+    "arbitrator": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
     "unstakeCooldown": 604800,
     "strikesToBan": 3,
     "establishedCompletions": 5,
@@ -243,6 +254,9 @@ mod tests {
                 min_stake: Usdc::whole(20),
                 claim_timeout: 7 * 86_400,
                 review_period: 7 * 86_400,
+                dispute_window: 3 * 86_400,
+                ruling_period: 14 * 86_400,
+                arbitrator: address!("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"),
                 unstake_cooldown: 7 * 86_400,
                 strikes_to_ban: 3,
                 established_completions: 5,

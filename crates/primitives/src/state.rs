@@ -88,7 +88,7 @@ macro_rules! contract_enum {
 contract_enum!(
     /// Where a run is in its life (`RunEscrow.RunState`).
     RunState, "run state",
-    "DRAFT, OPEN, CLAIMED, IN_PROGRESS, SUBMITTED, APPROVED, REVISION_REQUESTED, REJECTED, CANCELLED, EXPIRED" {
+    "DRAFT, OPEN, CLAIMED, IN_PROGRESS, SUBMITTED, APPROVED, REVISION_REQUESTED, REJECTED, CANCELLED, EXPIRED, DISPUTED, RESOLVED" {
         /// Created, not funded yet.
         Draft = 0 => "DRAFT",
         /// Funded and waiting for an agent.
@@ -103,19 +103,41 @@ contract_enum!(
         Approved = 5 => "APPROVED",
         /// The poster asked for another submission.
         RevisionRequested = 6 => "REVISION_REQUESTED",
-        /// Rejected after the revisions ran out; refunded. Terminal.
+        /// Rejected after the revisions ran out, with the poster's bond posted. Final (and the
+        /// money refunded) once the agent accepts it or the dispute window passes; the agent may
+        /// dispute it until then.
         Rejected = 7 => "REJECTED",
         /// Cancelled by the poster before a claim; refunded. Terminal.
         Cancelled = 8 => "CANCELLED",
         /// Past its deadline without a result; refunded. Terminal.
         Expired = 9 => "EXPIRED",
+        /// The agent disputed the rejection; the run's arbitrator rules (or the default applies).
+        Disputed = 10 => "DISPUTED",
+        /// The dispute ended with a ruling or the default split. Terminal.
+        Resolved = 11 => "RESOLVED",
     }
 );
 
 impl RunState {
     /// Whether no transition leaves this state (the money has gone to the agent or the poster).
+    /// REJECTED is not: until the rejection is final the agent may dispute it and the poster may
+    /// still approve; whether its money is paid out is the run's `settled` flag.
     pub const fn is_terminal(self) -> bool {
-        matches!(self, Self::Approved | Self::Rejected | Self::Cancelled | Self::Expired)
+        matches!(self, Self::Approved | Self::Cancelled | Self::Expired | Self::Resolved)
+    }
+
+    /// Whether a claim's stake reservation is held in this state (from the claim until the run
+    /// settles). For REJECTED it is held until the rejection is final.
+    pub const fn holds_claim(self) -> bool {
+        matches!(
+            self,
+            Self::Claimed
+                | Self::InProgress
+                | Self::Submitted
+                | Self::RevisionRequested
+                | Self::Rejected
+                | Self::Disputed
+        )
     }
 
     /// Whether an agent holds the run and owes a submission (the states `slash` applies to).
@@ -169,6 +191,8 @@ mod tests {
             "REJECTED",
             "CANCELLED",
             "EXPIRED",
+            "DISPUTED",
+            "RESOLVED",
         ];
         assert_eq!(RunState::ALL.len(), expected.len());
         for (value, name) in expected.iter().enumerate() {
@@ -183,8 +207,8 @@ mod tests {
 
     #[test]
     fn run_state_rejects_unknown_values() {
-        let err = RunState::try_from(10).unwrap_err();
-        assert_eq!(err.to_string(), "run state discriminant 10 is out of range (max 9)");
+        let err = RunState::try_from(12).unwrap_err();
+        assert_eq!(err.to_string(), "run state discriminant 12 is out of range (max 11)");
         let err = "FOO".parse::<RunState>().unwrap_err();
         assert!(
             err.to_string().starts_with(r#"unknown run state "FOO" (expected one of: DRAFT, OPEN"#)
@@ -198,8 +222,11 @@ mod tests {
         let terminal: Vec<_> = RunState::ALL.iter().filter(|s| s.is_terminal()).collect();
         assert_eq!(
             terminal,
-            [&RunState::Approved, &RunState::Rejected, &RunState::Cancelled, &RunState::Expired]
+            [&RunState::Approved, &RunState::Cancelled, &RunState::Expired, &RunState::Resolved]
         );
+        assert!(RunState::Rejected.holds_claim());
+        assert!(RunState::Disputed.holds_claim());
+        assert!(!RunState::Open.holds_claim());
         assert!(RunState::RevisionRequested.is_awaiting_submission());
         assert!(!RunState::Submitted.is_awaiting_submission());
     }
