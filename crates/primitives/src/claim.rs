@@ -34,6 +34,11 @@ pub enum ClaimReason {
     ClaimsPaused = 1 << 8,
     /// The agent was slashed on this run before and may never claim it again.
     AgentSlashedOnRun = 1 << 9,
+    /// The agent's free stake (stake minus what its live claims reserve) is below the run's
+    /// required stake.
+    InsufficientFreeStake = 1 << 10,
+    /// The agent's wallet is the run's arbitrator.
+    AgentIsArbitrator = 1 << 11,
 }
 
 impl ClaimReason {
@@ -49,6 +54,8 @@ impl ClaimReason {
         Self::AgentIsPoster,
         Self::ClaimsPaused,
         Self::AgentSlashedOnRun,
+        Self::InsufficientFreeStake,
+        Self::AgentIsArbitrator,
     ];
 
     /// This reason's bit in the mask.
@@ -69,6 +76,8 @@ impl ClaimReason {
             Self::AgentIsPoster => "AGENT_IS_POSTER",
             Self::ClaimsPaused => "CLAIMS_PAUSED",
             Self::AgentSlashedOnRun => "AGENT_SLASHED_ON_RUN",
+            Self::InsufficientFreeStake => "INSUFFICIENT_FREE_STAKE",
+            Self::AgentIsArbitrator => "AGENT_IS_ARBITRATOR",
         }
     }
 
@@ -144,7 +153,7 @@ mod tests {
         let mask = ClaimReason::encode(reasons);
         assert_eq!(ClaimReason::decode(U256::from(mask)), reasons);
         assert!(ClaimReason::unknown_bits(U256::from(mask)).is_zero());
-        assert_eq!(ClaimReason::unknown_bits(U256::from(1u64 << 10 | 1)), U256::from(1u64 << 10));
+        assert_eq!(ClaimReason::unknown_bits(U256::from(1u64 << 12 | 1)), U256::from(1u64 << 12));
         assert!("run_not_open".parse::<ClaimReason>().is_err());
     }
 }
