@@ -47,6 +47,8 @@ async fn list_and_detail(db: &TestDb) {
             "metadataUri",
             "status",
             "stakedAmount",
+            "reservedStake",
+            "freeStake",
             "stakedAt",
             "pendingUnstake",
             "unstakeReadyAt",
@@ -59,12 +61,22 @@ async fn list_and_detail(db: &TestDb) {
         ])
     );
     assert_eq!(a["wallet"], wallet(1).to_checksum(None));
-    assert_eq!(a["stakedAmount"], "50000000");
+    assert_eq!(a["stakedAmount"], "70000000");
+    assert_eq!(a["reservedStake"], "40000000");
+    assert_eq!(a["freeStake"], "30000000");
     assert!(a["stakedAt"].as_str().unwrap().ends_with('Z'));
     assert_eq!(a["activeClaims"], 2);
     assert_eq!(
         a["reputation"],
-        serde_json::json!({"score": 33, "completions": 1, "totalClaimed": 3, "totalVolume": "227000000"})
+        serde_json::json!({
+            "score": 33,
+            "completions": 1,
+            "totalClaimed": 3,
+            "totalVolume": "227000000",
+            "rejections": 0,
+            "disputesWon": 0,
+            "disputesLost": 0,
+        })
     );
     assert_eq!(a["slashHistory"], serde_json::json!([]));
 
@@ -76,6 +88,7 @@ async fn list_and_detail(db: &TestDb) {
     assert_eq!(history[0]["runId"], RUN_RESLASHED);
     assert_eq!(history[0]["amount"], "20000000");
     assert_eq!(history[0]["stakeAfter"], "20000000");
+    assert_eq!(history[0]["outcome"], "SLASHED");
     assert_eq!(history[0]["strikes"], 1);
     assert!(history[0]["txHash"].as_str().unwrap().starts_with("0x7e"));
     // Frozen with a claim and a slash: score = floor(100 * 0 / 1) >> 1 = 0.
@@ -90,19 +103,22 @@ async fn list_and_detail(db: &TestDb) {
             "agentId": 3,
             "status": "FROZEN",
             "stakedAmount": "20000000",
+            "reservedStake": "0",
+            "freeStake": "20000000",
             "pendingUnstake": "0",
             "unstakeReadyAt": null,
             "minStake": "20000000",
             "hasMinStake": true,
             "stakedAt": frozen["stakedAt"],
             "activeClaims": 0,
-            "slashable": "20000000",
+            // No live claim: nothing of its stake is at risk.
+            "slashable": "0",
         })
     );
     let poor = get(&app, "/api/agents/2/stake").await.json;
     assert_eq!(
-        (poor["hasMinStake"].as_bool(), poor["slashable"].as_str()),
-        (Some(false), Some("10000000"))
+        (poor["hasMinStake"].as_bool(), poor["freeStake"].as_str(), poor["slashable"].as_str()),
+        (Some(false), Some("10000000"), Some("0"))
     );
     assert!(poor["stakedAt"].is_null());
 
@@ -138,12 +154,22 @@ async fn established_after_thirty_days_without_an_event(db: &TestDb) {
         spec_uri: "ipfs://s".into(),
         reward: usdc(10),
         fee: usdc(10).fee_for(500),
+        required_stake: usdc(20),
         deadline: FAR,
         max_revisions: 0,
+        terms_version: 1,
         claim_timeout: 604_800,
         review_period: 604_800,
+        dispute_window: 3 * 86_400,
+        ruling_period: 14 * 86_400,
+        arbitrator: ARBITRATOR,
     });
-    chain.emit(MarketEvent::Claimed { run_id: RunId(1), agent_id: AgentId(1), wallet: wallet(1) });
+    chain.emit(MarketEvent::Claimed {
+        run_id: RunId(1),
+        agent_id: AgentId(1),
+        wallet: wallet(1),
+        reserved: usdc(20),
+    });
     chain.mine();
     chain.emit(MarketEvent::Approved {
         run_id: RunId(1),
@@ -151,6 +177,7 @@ async fn established_after_thirty_days_without_an_event(db: &TestDb) {
         wallet: wallet(1),
         reward: usdc(10),
         fee: Usdc::ZERO,
+        bond: Usdc::ZERO,
         on_timeout: false,
     });
     chain.commit(&db.store).await;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::support::*;
 
-const RUN_FIELDS: [&str; 17] = [
+const RUN_FIELDS: [&str; 29] = [
     "bountyId",
     "posterAddress",
     "ipfsHash",
@@ -25,6 +25,18 @@ const RUN_FIELDS: [&str; 17] = [
     "submittedAt",
     "createdAt",
     "updatedAt",
+    "requiredStake",
+    "arbitrator",
+    "claimTimeout",
+    "reviewPeriod",
+    "disputeWindow",
+    "rulingPeriod",
+    "termsVersion",
+    "settled",
+    "claimTimeoutEndsAt",
+    "reviewEndsAt",
+    "rejection",
+    "dispute",
 ];
 
 fn ids(body: &Value) -> Vec<u64> {
@@ -129,7 +141,7 @@ async fn run_fields_are_formatted(db: &TestDb) {
         .collect();
     assert_eq!(
         kinds,
-        ["RunCreated", "RunFunded", "Claimed", "StakeSlashed", "Slashed", "StakeSlashed"]
+        ["RunCreated", "RunFunded", "Claimed", "StakeForfeited", "Slashed", "StakeForfeited"]
     );
 }
 
@@ -309,8 +321,19 @@ async fn eligibility(db: &TestDb) {
         serde_json::json!({
             "eligible": true,
             "reasons": [],
-            "agent": {"id": 1, "status": "PROVISIONAL", "stakedAmount": "50000000", "hasMinStake": true},
-            "run": {"id": 1, "state": "OPEN", "reward": reward_of(1).base_units().to_string()},
+            "agent": {
+                "id": 1,
+                "status": "PROVISIONAL",
+                "stakedAmount": "70000000",
+                "hasMinStake": true,
+                "freeStake": "30000000",
+            },
+            "run": {
+                "id": 1,
+                "state": "OPEN",
+                "reward": reward_of(1).base_units().to_string(),
+                "requiredStake": "20000000",
+            },
         })
     );
     assert_eq!(check(RUN_CLAIMED, 1).await["reasons"], serde_json::json!(["RUN_NOT_OPEN"]));
@@ -319,7 +342,11 @@ async fn eligibility(db: &TestDb) {
         serde_json::json!(["RUN_PAST_DEADLINE"])
     );
     let poor = check(1, 2).await;
-    assert_eq!(poor["reasons"], serde_json::json!(["INSUFFICIENT_STAKE"]));
+    // 10 USDC: below the minimum, and too little free stake for the run's 20 USDC reservation.
+    assert_eq!(
+        poor["reasons"],
+        serde_json::json!(["INSUFFICIENT_STAKE", "INSUFFICIENT_FREE_STAKE"])
+    );
     assert_eq!(poor["agent"]["status"], "UNVERIFIED");
     assert_eq!(poor["agent"]["hasMinStake"], false);
     assert_eq!(
@@ -414,7 +441,128 @@ async fn empty_answers_report_the_indexed_block(db: &TestDb) {
     assert_eq!(r.headers["x-indexed-block"], block.as_str());
 }
 
+/// A rejection disputed and ruled for the agent, and one still waiting: the run shows the
+/// rejection, the dispute with every piece of evidence and the ruling; the agent's counters and
+/// reserved stake follow; the arbitrator's record counts both.
+async fn disputes_and_the_arbitrators_record(db: &TestDb) {
+    use runs_primitives::{AgentId, MarketEvent, RunId, Usdc};
+
+    let mut chain = Chain::new();
+    parameters(&mut chain, 5);
+    chain.mine();
+    register(&mut chain, 1, 40);
+    for run in [1, 2] {
+        create(&mut chain, run, POSTER_1, usdc(100), FAR);
+        fund(&mut chain, run, POSTER_1, usdc(100));
+        claim(&mut chain, run, 1);
+    }
+    chain.mine();
+    for run in [1, 2] {
+        let id = RunId(run);
+        chain.emit(MarketEvent::Submitted {
+            run_id: id,
+            agent_id: AgentId(1),
+            deliverable_uri: format!("ipfs://work-{run}"),
+            revision_count: 0,
+        });
+        chain.emit(MarketEvent::Rejected {
+            run_id: id,
+            agent_id: AgentId(1),
+            poster: POSTER_1,
+            reason_uri: "ipfs://not-what-i-asked".into(),
+            bond: usdc(20),
+        });
+        chain.emit(MarketEvent::Disputed {
+            run_id: id,
+            agent_id: AgentId(1),
+            arbitrator: ARBITRATOR,
+            evidence_uri: format!("ipfs://case-{run}"),
+        });
+    }
+    let disputed_at = chain.now();
+    chain.advance(3_600).mine();
+    chain.emit(MarketEvent::EvidenceSubmitted {
+        run_id: RunId(1),
+        by: POSTER_1,
+        uri: "ipfs://poster-side".into(),
+    });
+    chain.emit(MarketEvent::DisputeResolved {
+        run_id: RunId(1),
+        agent_id: AgentId(1),
+        arbitrator: ARBITRATOR,
+        agent_share_bps: 7_500,
+        to_agent: usdc(75),
+        to_treasury: usdc(5).fee_for(7_500),
+        to_poster: usdc(25).checked_add(usdc(5).saturating_sub(usdc(5).fee_for(7_500))).unwrap(),
+        bond: usdc(20),
+        stake_forfeited: Usdc::ZERO,
+        strike: false,
+        by_default: false,
+    });
+    let resolved_at = chain.now();
+    chain.mine();
+    chain.commit(&db.store).await;
+    let app = db.app();
+
+    let run = get(&app, "/api/runs/1").await;
+    assert_eq!(run.status, 200, "{}", run.text);
+    let run = run.json;
+    assert_eq!((run["state"].as_str(), run["settled"].as_bool()), (Some("RESOLVED"), Some(true)));
+    assert_eq!(run["rejection"]["bond"], "20000000");
+    assert_eq!(run["rejection"]["reasonURI"], "ipfs://not-what-i-asked");
+    let dispute = &run["dispute"];
+    let evidence: Vec<&str> = dispute["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(evidence, ["ipfs://case-1", "ipfs://poster-side"]);
+    assert_eq!(dispute["evidence"][1]["by"], POSTER_1.to_checksum(None));
+    assert_eq!(dispute["agentShareBps"], 7_500);
+    assert_eq!(dispute["toAgent"], "75000000");
+    assert_eq!(
+        (dispute["byDefault"].as_bool(), dispute["conceded"].as_bool()),
+        (Some(false), Some(false))
+    );
+    let waiting = get(&app, "/api/runs/2").await.json;
+    assert_eq!(
+        (waiting["state"].as_str(), waiting["settled"].as_bool()),
+        (Some("DISPUTED"), Some(false))
+    );
+    assert!(waiting["dispute"]["agentShareBps"].is_null());
+    assert_eq!(
+        get(&app, "/api/runs?state=disputed").await.json["runs"].as_array().unwrap().len(),
+        1
+    );
+
+    let agent = get(&app, "/api/agents/1").await.json;
+    assert_eq!(agent["reputation"]["disputesWon"], 1);
+    assert_eq!(agent["reputation"]["completions"], 1);
+    assert_eq!(
+        (agent["reservedStake"].as_str(), agent["freeStake"].as_str()),
+        (Some("20000000"), Some("20000000"))
+    );
+
+    let record = get(&app, &format!("/api/arbitrators/{ARBITRATOR:#x}")).await;
+    assert_eq!(record.status, 200, "{}", record.text);
+    let record = record.json;
+    assert_eq!(record["address"], ARBITRATOR.to_checksum(None));
+    assert_eq!((record["disputes"].as_u64(), record["pending"].as_u64()), (Some(2), Some(1)));
+    assert_eq!((record["rulings"].as_u64(), record["ruledForAgent"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(record["averageRulingDelay"], resolved_at - disputed_at);
+    assert_eq!(record["runIds"], serde_json::json!([1, 2]));
+    let nobody = get(&app, "/api/arbitrators/0x0000000000000000000000000000000000000001").await;
+    assert_eq!(
+        (nobody.json["disputes"].as_u64(), nobody.json["averageRulingDelay"].is_null()),
+        (Some(0), true)
+    );
+    let bad = get(&app, "/api/arbitrators/0x12").await;
+    assert_eq!((bad.status.as_u16(), bad.code()), (400, "INVALID_PARAMETER"));
+}
+
 backends!(
+    disputes_and_the_arbitrators_record,
     list_has_the_documented_shape,
     empty_answers_report_the_indexed_block,
     run_fields_are_formatted,

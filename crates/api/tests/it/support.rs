@@ -11,7 +11,8 @@ use axum::{
 use runs_api::{ApiConfig, ApiState, ChainHead};
 use runs_db::{BlockRef, RangeCommit, Store};
 use runs_primitives::{
-    Address, AgentId, B256, ChainEvent, LogPosition, MarketEvent, RunId, RunState, Usdc,
+    Address, AgentId, B256, ChainEvent, ClaimOutcome, LogPosition, MarketEvent, RunId, RunState,
+    Usdc,
 };
 use runs_testkit::TestDatabase;
 use serde_json::Value;
@@ -25,6 +26,9 @@ pub(crate) const BASE: u64 = 1_700_000_000;
 pub(crate) const FAR: u64 = BASE + 100_000_000;
 /// The escrow address the router is configured with.
 pub(crate) const ESCROW: Address = Address::repeat_byte(0xe5);
+
+/// The arbitrator of every run of the fixture.
+pub(crate) const ARBITRATOR: Address = Address::repeat_byte(0xab);
 
 /// A migrated store that cleans up after itself.
 pub(crate) struct TestDb {
@@ -189,21 +193,26 @@ pub(crate) fn deadline_of(i: u64) -> u64 {
     FAR + (i * 13 % 24) * 3_600
 }
 
-fn create(chain: &mut Chain, id: u64, poster: Address, reward: Usdc, deadline: u64) {
+pub(crate) fn create(chain: &mut Chain, id: u64, poster: Address, reward: Usdc, deadline: u64) {
     chain.emit(MarketEvent::RunCreated {
         run_id: RunId(id),
         poster,
         spec_uri: format!("ipfs://spec-{id}"),
         reward,
         fee: reward.fee_for(500),
+        required_stake: usdc(20),
         deadline,
         max_revisions: 3,
+        terms_version: 1,
         claim_timeout: 604_800,
         review_period: 604_800,
+        dispute_window: 3 * 86_400,
+        ruling_period: 14 * 86_400,
+        arbitrator: ARBITRATOR,
     });
 }
 
-fn fund(chain: &mut Chain, id: u64, poster: Address, reward: Usdc) {
+pub(crate) fn fund(chain: &mut Chain, id: u64, poster: Address, reward: Usdc) {
     chain.emit(MarketEvent::RunFunded {
         run_id: RunId(id),
         poster,
@@ -211,15 +220,16 @@ fn fund(chain: &mut Chain, id: u64, poster: Address, reward: Usdc) {
     });
 }
 
-fn claim(chain: &mut Chain, run: u64, agent: u64) {
+pub(crate) fn claim(chain: &mut Chain, run: u64, agent: u64) {
     chain.emit(MarketEvent::Claimed {
         run_id: RunId(run),
         agent_id: AgentId(agent),
         wallet: wallet(agent),
+        reserved: usdc(20),
     });
 }
 
-fn register(chain: &mut Chain, agent: u64, stake: u64) {
+pub(crate) fn register(chain: &mut Chain, agent: u64, stake: u64) {
     chain.emit(MarketEvent::AgentRegistered {
         agent_id: AgentId(agent),
         wallet: wallet(agent),
@@ -242,6 +252,10 @@ pub(crate) fn parameters(chain: &mut Chain, established_completions: u16) {
             fee_bps: 500,
             claim_timeout: 604_800,
             review_period: 604_800,
+            dispute_window: 3 * 86_400,
+            ruling_period: 14 * 86_400,
+            arbitrator: ARBITRATOR,
+            min_stake: usdc(20),
         })
         .emit(MarketEvent::VaultParametersUpdated {
             min_stake: usdc(20),
@@ -261,7 +275,8 @@ pub(crate) async fn seed(store: &Store) -> Chain {
     let mut chain = Chain::new();
     parameters(&mut chain, 5);
     chain.mine();
-    register(&mut chain, 1, 50);
+    // 70 USDC backs its two live claims (40 reserved) and one more 20 USDC claim.
+    register(&mut chain, 1, 70);
     register(&mut chain, 2, 10);
     register(&mut chain, 3, 40);
     register(&mut chain, 4, 100);
@@ -307,6 +322,7 @@ pub(crate) async fn seed(store: &Store) -> Chain {
         wallet: wallet(1),
         reward: usdc(200 + RUN_APPROVED),
         fee: usdc(200 + RUN_APPROVED).fee_for(500),
+        bond: Usdc::ZERO,
         on_timeout: false,
     });
     chain.emit(MarketEvent::RunCancelled {
@@ -316,12 +332,12 @@ pub(crate) async fn seed(store: &Store) -> Chain {
     });
     claim(&mut chain, RUN_RESLASHED, 3);
     chain.advance(8 * 86_400).mine();
-    chain.emit(MarketEvent::StakeSlashed {
+    chain.emit(MarketEvent::StakeForfeited {
         agent_id: AgentId(3),
         run_id: RunId(RUN_RESLASHED),
         amount: usdc(20),
-        stake_after: usdc(20),
-        pending_after: Usdc::ZERO,
+        outcome: ClaimOutcome::Slashed,
+        remaining_stake: usdc(20),
         strikes: 1,
     });
     chain.emit(MarketEvent::Slashed {
@@ -332,12 +348,12 @@ pub(crate) async fn seed(store: &Store) -> Chain {
         new_state: RunState::Open,
         refund: Usdc::ZERO,
     });
-    chain.emit(MarketEvent::StakeSlashed {
+    chain.emit(MarketEvent::StakeForfeited {
         agent_id: AgentId(4),
         run_id: RunId(RUN_RESLASHED),
         amount: usdc(20),
-        stake_after: usdc(80),
-        pending_after: Usdc::ZERO,
+        outcome: ClaimOutcome::Slashed,
+        remaining_stake: usdc(80),
         strikes: 3,
     });
     chain.mine();
