@@ -70,8 +70,6 @@ fn record(runs: &[RunRow]) -> Arbitrator {
             }
         }
     }
-    if record.rulings > 0 {
-        record.average_ruling_delay = Some(delay_total / record.rulings);
-    }
+    record.average_ruling_delay = delay_total.checked_div(record.rulings);
     record
 }

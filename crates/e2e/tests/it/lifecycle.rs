@@ -1,6 +1,7 @@
 //! One run walked through its whole life with the generated bindings (create and fund, claim,
-//! start, submit, revision, resubmit, approve) and an agent slashed for a silent claim, checking
-//! `GET /api/runs/{id}` (and the agent endpoints) after every step.
+//! start, submit, revision, resubmit, approve), a rejection disputed and ruled, and an agent
+//! slashed for a silent claim, checking `GET /api/runs/{id}` (and the agent and arbitrator
+//! endpoints) after every step.
 
 use runs_e2e::{Backend, Stack, TestDb};
 use runs_primitives::{AgentId, RunId, Usdc};
@@ -118,7 +119,7 @@ async fn lifecycle(backend: Backend) {
     assert_eq!(run["claimedBy"], agent_id.get());
     assert_new_events(&run, &mut history, &["RevisionRequested"]);
     let revision = &run["events"][history.len() - 1];
-    assert_eq!(revision["data"]["reason"], "needs tests", "{revision:#}");
+    assert_eq!(revision["data"]["reasonUri"], "needs tests", "{revision:#}");
 
     // Resubmit.
     agent.submit(run_id, "ipfs://e2e/deliverable-v2").await.unwrap();
@@ -153,8 +154,72 @@ async fn lifecycle(backend: Backend) {
         .collect();
     assert_eq!(ids, vec![id]);
 
+    dispute(&stack, &anvil, manifest, (&poster, &agent), agent_id).await;
     slash(&stack, &anvil, &poster, &silent, silent_id).await;
     stack.stop().await;
+}
+
+/// A rejection disputed and ruled 75% for the agent by the run's arbitrator: the run shows the
+/// rejection's bond and the ruling, the agent a won dispute and its reservation released, and
+/// the arbitrator's record the ruling.
+async fn dispute(
+    stack: &Stack,
+    anvil: &runs_testkit::AnvilInstance,
+    manifest: &runs_primitives::DeploymentManifest,
+    (poster, agent): (&Actor, &Actor),
+    agent_id: AgentId,
+) {
+    let arbitrator_address = manifest.parameters.arbitrator;
+    let arbitrator = (0..10)
+        .map(|i| runs_testkit::signer(anvil, i))
+        .find(|s| s.address() == arbitrator_address)
+        .map(|s| Actor::new(anvil.endpoint_url(), manifest, s))
+        .expect("the dev arbitrator is an anvil account");
+    let deadline = chain_time(poster.provider()).await.unwrap() + 30 * DAY;
+    let run_id = poster
+        .create_and_fund("ipfs://e2e/disputed.json", Usdc::whole(10), deadline, 0)
+        .await
+        .unwrap();
+    let id = run_id.get();
+    agent.claim(run_id, agent_id).await.unwrap();
+    agent.submit(run_id, "ipfs://e2e/disputed-work").await.unwrap();
+    let claimed = stack
+        .wait_for(&format!("/api/agents/{agent_id}"), "a reservation", |a| {
+            a["reservedStake"] == "20000000"
+        })
+        .await;
+    assert_eq!(claimed["freeStake"], "80000000", "100 staked, 20 reserved: {claimed:#}");
+
+    poster.reject(run_id, "ipfs://e2e/why-not").await.unwrap();
+    let run = stack.wait_run(id, "REJECTED").await;
+    assert_eq!(run["settled"], false, "a rejection is not final until the window ends");
+    assert_eq!(run["rejection"]["bond"], "20000000");
+    assert_eq!(run["rejection"]["reasonURI"], "ipfs://e2e/why-not");
+
+    agent.dispute(run_id, "ipfs://e2e/my-case").await.unwrap();
+    let run = stack.wait_run(id, "DISPUTED").await;
+    assert_eq!(run["dispute"]["evidence"][0]["uri"], "ipfs://e2e/my-case");
+    assert!(run["dispute"]["agentShareBps"].is_null());
+
+    arbitrator.resolve(run_id, 7_500, false).await.unwrap();
+    let run = stack.wait_run(id, "RESOLVED").await;
+    assert_eq!(run["settled"], true);
+    assert_eq!(run["dispute"]["agentShareBps"], 7_500);
+    assert_eq!(run["dispute"]["toAgent"], "7500000", "75% of 10 USDC");
+    let events = event_types(&run);
+    assert!(events.ends_with(&["DisputeResolved".to_owned()]), "{events:?}");
+
+    let (_, agent_view) = stack.get(&format!("/api/agents/{agent_id}")).await;
+    assert_eq!(agent_view["reputation"]["disputesWon"], 1, "{agent_view:#}");
+    assert_eq!(agent_view["reputation"]["completions"], 2);
+    assert_eq!(agent_view["reservedStake"], "0");
+    assert_eq!(agent_view["activeClaims"], 0);
+
+    let (status, record) =
+        stack.get(&format!("/api/arbitrators/{}", arbitrator_address.to_checksum(None))).await;
+    assert_eq!(status, 200, "{record:#}");
+    assert_eq!(record["rulings"], 1);
+    assert_eq!(record["runIds"], serde_json::json!([id]));
 }
 
 /// A silent claim slashed after the claim timeout: the run goes back to OPEN, the agent is FROZEN
@@ -179,8 +244,8 @@ async fn slash(
     runs_testkit::increase_time(anvil, 7 * DAY + 3_600).await;
     poster.slash(run_id).await.unwrap();
     let run = stack.wait_run(run_id.get(), "OPEN").await;
-    // The vault's StakeSlashed names the run too, so it joins the run's history.
-    assert_new_events(&run, &mut history, &["StakeSlashed", "Slashed"]);
+    // The vault's StakeForfeited names the run too, so it joins the run's history.
+    assert_new_events(&run, &mut history, &["StakeForfeited", "Slashed"]);
     assert!(run["claimedBy"].is_null(), "claimable again: {run:#}");
     assert_eq!(run["revisionCount"], 0);
 
