@@ -518,10 +518,10 @@ mod tests {
             let ev = at(*block, ev.clone());
             let run = ev.event.run_id().and_then(|id| runs.get(&id)).cloned();
             let row = apply_agent(row, &ev, &params, run.as_ref());
-            if let Some(id) = ev.event.run_id() {
-                if let Some(next) = apply_run(run, &ev) {
-                    runs.insert(id, next);
-                }
+            if let Some(id) = ev.event.run_id()
+                && let Some(next) = apply_run(run, &ev)
+            {
+                runs.insert(id, next);
             }
             row
         })
