@@ -33,6 +33,8 @@ fn create_and_fund(
         reward: usdc(1),
         deadline: U256::from(deadline),
         maxRevisions: U256::from(1),
+        requiredStake: U256::ZERO,
+        termsVersion: U256::ZERO,
     };
     TransactionData::JSON(
         TransactionRequest::default()
