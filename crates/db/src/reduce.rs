@@ -364,20 +364,22 @@ pub fn apply_agent(
     Some(agent)
 }
 
+/// The kinds of event that fold into the parameters. [`apply_params`] reads this list, and a
+/// rollback replays exactly these kinds to rebuild the parameters, so the two cannot disagree.
+pub const PARAM_KINDS: [&str; 7] = [
+    "EscrowParametersUpdated",
+    "VaultParametersUpdated",
+    "TreasuryUpdated",
+    "Paused",
+    "Unpaused",
+    "StakingPaused",
+    "StakingUnpaused",
+];
+
 /// Apply `ev` to the parameters (`None` before the first parameter event; the first one starts
 /// from zeros, which is what the contracts' constructors emit over).
 pub fn apply_params(params: Option<ChainParams>, ev: &ChainEvent) -> Option<ChainParams> {
-    let is_param_event = matches!(
-        ev.event,
-        MarketEvent::EscrowParametersUpdated { .. }
-            | MarketEvent::VaultParametersUpdated { .. }
-            | MarketEvent::TreasuryUpdated { .. }
-            | MarketEvent::Paused { .. }
-            | MarketEvent::Unpaused { .. }
-            | MarketEvent::StakingPaused { .. }
-            | MarketEvent::StakingUnpaused { .. }
-    );
-    if !is_param_event {
+    if !PARAM_KINDS.contains(&ev.event.name()) {
         return params;
     }
     let mut p = params.unwrap_or_default();
@@ -418,7 +420,8 @@ pub fn apply_params(params: Option<ChainParams>, ev: &ChainEvent) -> Option<Chai
         MarketEvent::Unpaused { .. } => p.paused = false,
         MarketEvent::StakingPaused { .. } => p.staking_paused = true,
         MarketEvent::StakingUnpaused { .. } => p.staking_paused = false,
-        _ => {}
+        // Unreachable: the list above names only the kinds matched here.
+        _ => return Some(p),
     }
     Some(p)
 }
@@ -515,10 +518,10 @@ mod tests {
             let ev = at(*block, ev.clone());
             let run = ev.event.run_id().and_then(|id| runs.get(&id)).cloned();
             let row = apply_agent(row, &ev, &params, run.as_ref());
-            if let Some(id) = ev.event.run_id() {
-                if let Some(next) = apply_run(run, &ev) {
-                    runs.insert(id, next);
-                }
+            if let Some(id) = ev.event.run_id()
+                && let Some(next) = apply_run(run, &ev)
+            {
+                runs.insert(id, next);
             }
             row
         })
@@ -803,7 +806,11 @@ mod tests {
         let p = apply_params(p, &at(1, MarketEvent::Paused { account: Address::ZERO }));
         assert_eq!(p, Some(ChainParams { paused: true, ..ChainParams::default() }));
         let p = apply_params(p, &at(2, MarketEvent::Unpaused { account: Address::ZERO }));
-        assert!(!p.unwrap().paused);
+        assert!(!p.as_ref().unwrap().paused);
+        let p = apply_params(p, &at(3, MarketEvent::StakingPaused { account: Address::ZERO }));
+        assert!(p.as_ref().unwrap().staking_paused);
+        let p = apply_params(p, &at(4, MarketEvent::StakingUnpaused { account: Address::ZERO }));
+        assert!(!p.unwrap().staking_paused);
 
         let account = Address::repeat_byte(9);
         let added = MarketEvent::CreditAdded { account, run_id: RunId(1), amount: Usdc::whole(4) };

@@ -26,7 +26,7 @@ use crate::{
     pg::PgOps,
     read::Reader,
     readpool::{PING_IF_IDLE_FOR, PgReadPool},
-    reduce::{apply_agent, apply_credit, apply_params, apply_run, credit_account},
+    reduce::{PARAM_KINDS, apply_agent, apply_credit, apply_params, apply_run, credit_account},
     sqlite::SqliteOps,
 };
 
@@ -35,11 +35,6 @@ pub const DEFAULT_SQLITE_PATH: &str = ".runs/runs.db";
 
 /// How long a SQLite statement waits for another connection's write lock before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The kinds whose events fold into `chain_params`; they are replayed whole after a reorg, and
-/// agents' `staked_since` depends on them.
-const PARAM_KINDS: [&str; 5] =
-    ["EscrowParametersUpdated", "VaultParametersUpdated", "TreasuryUpdated", "Paused", "Unpaused"];
 
 /// The kinds whose events fold into `credits`.
 const CREDIT_KINDS: [&str; 2] = ["CreditAdded", "CreditWithdrawn"];
@@ -557,8 +552,9 @@ async fn rollback_to<O: Ops>(
     }
     let (events_deleted, blocks_deleted) = ops.delete_above(chain, ancestor_raw.number).await?;
 
-    // Replay what remains of the touched rows, interleaved with every parameter event (agents
-    // depend on the parameters in force), through the same reducers as the incremental path.
+    // Replay what remains of the touched rows, interleaved with every parameter event (they are
+    // rebuilt whole, and agents depend on the parameters in force), through the same reducers as
+    // the incremental path.
     let mut kinds: Vec<&str> = PARAM_KINDS.to_vec();
     if !fold.credits.is_empty() {
         kinds.extend(CREDIT_KINDS);

@@ -3,9 +3,13 @@
 
 use std::time::Duration;
 
-use runs_db::{AgentRow, ChainParams, CreditRow, RangeCommit, RunRow, Snapshot, Store};
+use runs_db::{
+    AgentRow, ChainParams, CreditRow, Dispute, RangeCommit, Rejection, Ruling, RunRow, Snapshot,
+    Store,
+};
 use runs_primitives::{
-    Address, AgentId, AgentStatus, ChainEvent, MarketEvent, RunId, RunState, U256, Usdc,
+    Address, AgentId, AgentStatus, ChainEvent, ClaimOutcome, MarketEvent, RunId, RunState, U256,
+    Usdc,
 };
 
 use crate::support::{CHAIN, TestDb, at, backends, block};
@@ -13,6 +17,7 @@ use crate::support::{CHAIN, TestDb, at, backends, block};
 const POSTER: Address = Address::repeat_byte(0x11);
 const WALLET: Address = Address::repeat_byte(0x22);
 const TREASURY: Address = Address::repeat_byte(0x33);
+const ARBITRATOR: Address = Address::repeat_byte(0x44);
 
 fn max_u96() -> Usdc {
     Usdc::from_base_units((U256::from(1u8) << 96) - U256::from(1u8))
@@ -25,10 +30,24 @@ fn created(run: u64, reward: Usdc, fee: Usdc) -> MarketEvent {
         spec_uri: format!("ipfs://spec-{run}"),
         reward,
         fee,
+        required_stake: Usdc::whole(20),
         deadline: 1_800_000_000,
         max_revisions: 2,
+        terms_version: 1,
         claim_timeout: 3_600,
         review_period: 7_200,
+        dispute_window: 86_400,
+        ruling_period: 172_800,
+        arbitrator: ARBITRATOR,
+    }
+}
+
+fn claimed(run: u64) -> MarketEvent {
+    MarketEvent::Claimed {
+        run_id: RunId(run),
+        agent_id: AgentId(1),
+        wallet: WALLET,
+        reserved: Usdc::whole(20),
     }
 }
 
@@ -50,6 +69,10 @@ fn lifecycle() -> Vec<Vec<MarketEvent>> {
                 fee_bps: 500,
                 claim_timeout: 3_600,
                 review_period: 7_200,
+                dispute_window: 86_400,
+                ruling_period: 172_800,
+                arbitrator: ARBITRATOR,
+                min_stake: Usdc::whole(20),
             },
             MarketEvent::TreasuryUpdated { previous: Address::ZERO, treasury: TREASURY },
             MarketEvent::RunEscrowSet { run_escrow: Address::repeat_byte(0xe5) },
@@ -79,8 +102,9 @@ fn lifecycle() -> Vec<Vec<MarketEvent>> {
             MarketEvent::RunFunded { run_id: RunId(1), poster: POSTER, amount: Usdc::whole(105) },
         ],
         // 4: claimed.
-        vec![MarketEvent::Claimed { run_id: RunId(1), agent_id: agent, wallet: WALLET }],
-        // 5: started and submitted.
+        vec![claimed(1)],
+        // 5: started and submitted; staking is paused meanwhile (a rollback past here must
+        // keep that).
         vec![
             MarketEvent::WorkStarted { run_id: RunId(1), agent_id: agent },
             MarketEvent::Submitted {
@@ -89,12 +113,13 @@ fn lifecycle() -> Vec<Vec<MarketEvent>> {
                 deliverable_uri: "ipfs://v0".into(),
                 revision_count: 0,
             },
+            MarketEvent::StakingPaused { account: TREASURY },
         ],
         // 6: revision requested.
         vec![MarketEvent::RevisionRequested {
             run_id: RunId(1),
             agent_id: agent,
-            reason: "more".into(),
+            reason_uri: "ipfs://more".into(),
             revision_count: 1,
         }],
         // 7: resubmitted.
@@ -112,6 +137,7 @@ fn lifecycle() -> Vec<Vec<MarketEvent>> {
                 wallet: WALLET,
                 reward: Usdc::whole(100),
                 fee: Usdc::whole(5),
+                bond: Usdc::ZERO,
                 on_timeout: false,
             },
             MarketEvent::AgentStatusChanged {
@@ -124,16 +150,16 @@ fn lifecycle() -> Vec<Vec<MarketEvent>> {
         vec![
             created(2, max_u96(), Usdc::from_base_units(U256::MAX)),
             MarketEvent::RunFunded { run_id: RunId(2), poster: POSTER, amount: max_u96() },
-            MarketEvent::Claimed { run_id: RunId(2), agent_id: agent, wallet: WALLET },
+            claimed(2),
         ],
-        // 10: the agent times out: slashed, run 2 reopens.
+        // 10: the agent times out: its reservation is forfeited, run 2 reopens.
         vec![
-            MarketEvent::StakeSlashed {
+            MarketEvent::StakeForfeited {
                 agent_id: agent,
                 run_id: RunId(2),
                 amount: Usdc::whole(20),
-                stake_after: Usdc::ZERO,
-                pending_after: Usdc::ZERO,
+                outcome: ClaimOutcome::Slashed,
+                remaining_stake: Usdc::ZERO,
                 strikes: 1,
             },
             MarketEvent::AgentStatusChanged {
@@ -166,6 +192,11 @@ fn lifecycle() -> Vec<Vec<MarketEvent>> {
                 amount: Usdc::whole(30),
                 total_stake: Usdc::whole(30),
             },
+            MarketEvent::AgentStatusChanged {
+                agent_id: agent,
+                previous: AgentStatus::Frozen,
+                current: AgentStatus::Provisional,
+            },
             MarketEvent::UnstakeRequested {
                 agent_id: agent,
                 amount: Usdc::whole(10),
@@ -179,6 +210,73 @@ fn lifecycle() -> Vec<Vec<MarketEvent>> {
                 amount: Usdc::whole(10),
             },
             MarketEvent::RunExpired { run_id: RunId(2), poster: POSTER, refund: max_u96() },
+        ],
+        // 13: run 4 (no revisions) claimed with the whole stake and submitted.
+        vec![
+            created(4, Usdc::whole(100), Usdc::whole(5)),
+            MarketEvent::RunFunded { run_id: RunId(4), poster: POSTER, amount: Usdc::whole(105) },
+            claimed(4),
+            MarketEvent::Submitted {
+                run_id: RunId(4),
+                agent_id: agent,
+                deliverable_uri: "ipfs://v4".into(),
+                revision_count: 0,
+            },
+        ],
+        // 14: rejected with a bond, evidence, disputed.
+        vec![
+            MarketEvent::Rejected {
+                run_id: RunId(4),
+                agent_id: agent,
+                poster: POSTER,
+                reason_uri: "ipfs://no".into(),
+                bond: Usdc::whole(20),
+            },
+            MarketEvent::EvidenceSubmitted {
+                run_id: RunId(4),
+                by: POSTER,
+                uri: "ipfs://poster-evidence".into(),
+            },
+            MarketEvent::Disputed {
+                run_id: RunId(4),
+                agent_id: agent,
+                arbitrator: ARBITRATOR,
+                evidence_uri: "ipfs://agent-evidence".into(),
+            },
+        ],
+        // 15: ruled against the agent with a strike: the reservation is forfeited.
+        vec![
+            MarketEvent::StakeForfeited {
+                agent_id: agent,
+                run_id: RunId(4),
+                amount: Usdc::whole(20),
+                outcome: ClaimOutcome::DisputeLostStruck,
+                remaining_stake: Usdc::ZERO,
+                strikes: 2,
+            },
+            MarketEvent::AgentStatusChanged {
+                agent_id: agent,
+                previous: AgentStatus::Provisional,
+                current: AgentStatus::Frozen,
+            },
+            MarketEvent::DisputeResolved {
+                run_id: RunId(4),
+                agent_id: agent,
+                arbitrator: ARBITRATOR,
+                agent_share_bps: 0,
+                to_agent: Usdc::ZERO,
+                to_treasury: Usdc::ZERO,
+                to_poster: Usdc::whole(105),
+                bond: Usdc::whole(20),
+                stake_forfeited: Usdc::whole(20),
+                strike: true,
+                by_default: false,
+            },
+        ],
+        // 16: fees withdrawn; staking resumes.
+        vec![
+            MarketEvent::FeesWithdrawn { treasury: TREASURY, amount: Usdc::whole(5) },
+            MarketEvent::StakingUnpaused { account: TREASURY },
         ],
     ]
 }
@@ -204,10 +302,13 @@ fn range(history: &[Vec<MarketEvent>], from: u64, to: u64, fork: u8) -> RangeCom
     }
 }
 
+/// The last block of [`lifecycle`].
+const LAST: u64 = 16;
+
 /// Index the whole lifecycle in uneven ranges.
 async fn index_lifecycle(store: &Store) {
     let history = lifecycle();
-    for (from, to) in [(1, 1), (2, 4), (5, 5), (6, 9), (10, 12)] {
+    for (from, to) in [(1, 1), (2, 4), (5, 5), (6, 9), (10, 12), (13, LAST)] {
         store.commit_range(CHAIN, &range(&history, from, to, 0)).await.unwrap();
     }
 }
@@ -228,7 +329,7 @@ async fn commit_applies_every_event_kind(db: &TestDb) {
     index_lifecycle(&db.store).await;
     let snap = db.store.snapshot(CHAIN).await.unwrap();
     assert_eq!(snap.events.len(), lifecycle().iter().map(Vec::len).sum::<usize>());
-    assert_eq!(snap.events, events(&lifecycle(), 1, 12, 0));
+    assert_eq!(snap.events, events(&lifecycle(), 1, LAST, 0));
 
     let t = |n: u64| block(n, 0).timestamp;
     assert_eq!(
@@ -248,6 +349,14 @@ async fn commit_applies_every_event_kind(db: &TestDb) {
             max_revisions: 2,
             claim_timeout: 3_600,
             review_period: 7_200,
+            dispute_window: 86_400,
+            ruling_period: 172_800,
+            arbitrator: ARBITRATOR,
+            required_stake: Usdc::whole(20),
+            terms_version: 1,
+            settled: true,
+            rejection: None,
+            dispute: None,
             funded: true,
             claimed_at: Some(t(4)),
             submitted_at: Some(t(7)),
@@ -259,12 +368,45 @@ async fn commit_applies_every_event_kind(db: &TestDb) {
         }
     );
     let run2 = run(&snap, 2);
-    assert_eq!(run2.state, RunState::Expired);
+    assert_eq!((run2.state, run2.settled), (RunState::Expired, true));
     assert_eq!((run2.agent_id, run2.revision_count, run2.timer_start), (None, 0, None));
     assert_eq!(run2.reward, max_u96());
     assert_eq!(run2.fee, Usdc::from_base_units(U256::MAX));
     assert_eq!(run(&snap, 3).state, RunState::Cancelled);
     assert!(!run(&snap, 3).funded);
+    let run4 = run(&snap, 4);
+    assert_eq!(
+        (run4.state, run4.settled, run4.timer_start),
+        (RunState::Resolved, true, Some(t(14)))
+    );
+    assert_eq!(
+        run4.rejection,
+        Some(Rejection {
+            reason_uri: "ipfs://no".into(),
+            bond: Usdc::whole(20),
+            rejected_at: t(14),
+            finalized_at: None,
+            accepted_by_agent: false,
+        })
+    );
+    assert_eq!(
+        run4.dispute,
+        Some(Dispute {
+            evidence_uri: "ipfs://agent-evidence".into(),
+            disputed_at: t(14),
+            ruling: Some(Ruling {
+                agent_share_bps: 0,
+                to_agent: Usdc::ZERO,
+                to_treasury: Usdc::ZERO,
+                to_poster: Usdc::whole(105),
+                stake_forfeited: Usdc::whole(20),
+                strike: true,
+                by_default: false,
+                resolved_at: t(15),
+                conceded: false,
+            }),
+        })
+    );
 
     assert_eq!(
         snap.agents,
@@ -272,21 +414,27 @@ async fn commit_applies_every_event_kind(db: &TestDb) {
             agent_id: AgentId(1),
             wallet: WALLET,
             metadata_uri: "ipfs://agent".into(),
-            stake: Usdc::whole(20),
+            stake: Usdc::ZERO,
+            reserved: Usdc::ZERO,
             pending_unstake: Usdc::ZERO,
             unstake_ready_at: None,
-            staked_since: Some(t(2)),
-            frozen: false,
-            slashes: 1,
-            claims: 2,
+            // The last forfeit took the stake below the minimum.
+            staked_since: None,
+            frozen: true,
+            banned: false,
+            strikes: 2,
+            rejections: 0,
+            disputes_won: 0,
+            disputes_lost: 1,
+            claims: 3,
             completions: 1,
             active_claims: 0,
             volume: Usdc::whole(100),
             last_status: AgentStatus::Frozen,
             registered_at: t(2),
-            updated_at: t(12),
+            updated_at: t(15),
             registered_block: 2,
-            updated_block: 12,
+            updated_block: 15,
         }]
     );
     assert_eq!(
@@ -295,6 +443,10 @@ async fn commit_applies_every_event_kind(db: &TestDb) {
             fee_bps: 500,
             claim_timeout: 3_600,
             review_period: 7_200,
+            dispute_window: 86_400,
+            ruling_period: 172_800,
+            arbitrator: Some(ARBITRATOR),
+            terms_version: 1,
             min_stake: Usdc::whole(20),
             unstake_cooldown: 86_400,
             strikes_to_ban: 3,
@@ -302,12 +454,13 @@ async fn commit_applies_every_event_kind(db: &TestDb) {
             established_age: 600,
             treasury: Some(TREASURY),
             paused: true,
+            staking_paused: false,
         })
     );
     assert_eq!(snap.credits, [CreditRow { account: POSTER, amount: Usdc::whole(5) }]);
-    assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(12, 0)));
+    assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(LAST, 0)));
     let window = db.store.recent_blocks(CHAIN).await.unwrap();
-    assert_eq!(window, (1..=12).rev().map(|n| block(n, 0)).collect::<Vec<_>>());
+    assert_eq!(window, (1..=LAST).rev().map(|n| block(n, 0)).collect::<Vec<_>>());
 }
 
 async fn recommitting_a_range_changes_nothing(db: &TestDb) {
@@ -315,22 +468,22 @@ async fn recommitting_a_range_changes_nothing(db: &TestDb) {
     let before = db.store.snapshot(CHAIN).await.unwrap();
     let history = lifecycle();
     // Again, in other ranges, and one range twice in one batch.
-    for (from, to) in [(1, 6), (7, 12), (3, 3)] {
+    for (from, to) in [(1, 6), (7, LAST), (3, 3)] {
         let stats = db.store.commit_range(CHAIN, &range(&history, from, to, 0)).await.unwrap();
         assert_eq!(stats.events_inserted, 0, "{from}..={to}");
         assert_eq!(stats.runs_written + stats.agents_written, 0);
     }
-    let mut doubled = range(&history, 1, 12, 0);
-    doubled.events.extend(events(&history, 1, 12, 0));
+    let mut doubled = range(&history, 1, LAST, 0);
+    doubled.events.extend(events(&history, 1, LAST, 0));
     assert_eq!(db.store.commit_range(CHAIN, &doubled).await.unwrap().events_inserted, 0);
     assert_eq!(db.store.snapshot(CHAIN).await.unwrap(), before);
     // An old range never moves the checkpoint back.
-    assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(12, 0)));
+    assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(LAST, 0)));
 
     // A batch holding the same log twice applies it once.
     let other = TestDb::sqlite().await;
-    let mut twice = range(&history, 1, 12, 0);
-    twice.events.extend(events(&history, 1, 12, 0));
+    let mut twice = range(&history, 1, LAST, 0);
+    twice.events.extend(events(&history, 1, LAST, 0));
     other.store.commit_range(CHAIN, &twice).await.unwrap();
     assert_eq!(other.store.snapshot(CHAIN).await.unwrap(), before);
 }
@@ -342,9 +495,9 @@ async fn a_failed_commit_leaves_nothing(db: &TestDb) {
     // events were inserted: the whole transaction must roll back.
     let bad = RangeCommit {
         events: vec![
-            at(13, 0, 0, created(4, Usdc::whole(1), Usdc::ZERO)),
+            at(LAST + 1, 0, 0, created(5, Usdc::whole(1), Usdc::ZERO)),
             at(
-                13,
+                LAST + 1,
                 1,
                 0,
                 MarketEvent::AgentRegistered {
@@ -354,19 +507,19 @@ async fn a_failed_commit_leaves_nothing(db: &TestDb) {
                 },
             ),
         ],
-        blocks: vec![block(13, 0)],
-        checkpoint: block(13, 0),
+        blocks: vec![block(LAST + 1, 0)],
+        checkpoint: block(LAST + 1, 0),
         keep_blocks: 64,
     };
     assert!(db.store.commit_range(CHAIN, &bad).await.is_err());
     assert_eq!(db.store.snapshot(CHAIN).await.unwrap(), before);
-    assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(12, 0)));
-    assert_eq!(db.store.recent_blocks(CHAIN).await.unwrap()[0], block(12, 0));
+    assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(LAST, 0)));
+    assert_eq!(db.store.recent_blocks(CHAIN).await.unwrap()[0], block(LAST, 0));
 }
 
 async fn rollback_equals_never_seeing_the_orphans(db: &TestDb) {
     let history = lifecycle();
-    // The canonical chain replaces blocks 7..=12 with a fork where run 1 is rejected.
+    // The canonical chain replaces blocks 7.. with a fork where run 1 gets another revision.
     let mut fork = history[..6].to_vec();
     fork.push(vec![MarketEvent::Submitted {
         run_id: RunId(1),
@@ -377,14 +530,14 @@ async fn rollback_equals_never_seeing_the_orphans(db: &TestDb) {
     fork.push(vec![MarketEvent::RevisionRequested {
         run_id: RunId(1),
         agent_id: AgentId(1),
-        reason: "again".into(),
+        reason_uri: "ipfs://again".into(),
         revision_count: 2,
     }]);
 
     index_lifecycle(&db.store).await;
     let stats = db.store.rollback_to(CHAIN, &block(6, 0)).await.unwrap();
     assert_eq!(stats.events_deleted, history[6..].iter().map(Vec::len).sum::<usize>() as u64);
-    assert_eq!(stats.blocks_deleted, 6);
+    assert_eq!(stats.blocks_deleted, LAST - 6);
     assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(6, 0)));
 
     // A store that only ever saw blocks 1..=6.
@@ -408,6 +561,8 @@ async fn rollback_equals_never_seeing_the_orphans(db: &TestDb) {
     assert_eq!(snap.agents[0].completions, 0);
     assert_eq!(snap.agents[0].active_claims, 1);
     assert_eq!(snap.credits, []);
+    // Staking was paused at block 5 and never resumed on the fork.
+    assert!(snap.params.as_ref().unwrap().staking_paused);
 
     // Rolling back to before the parameters resets them and the agent entirely.
     db.store.rollback_to(CHAIN, &block(0, 0)).await.unwrap();

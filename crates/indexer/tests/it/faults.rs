@@ -183,6 +183,8 @@ async fn a_flaky_rpc_and_database_give_the_same_store_as_a_clean_run() {
             format!("ipfs://late-{i}"),
             U256::from(1_000_000),
             U256::from(deadline),
+            U256::ZERO,
+            U256::ZERO,
             U256::ZERO
         ));
     }

@@ -28,6 +28,8 @@ async fn reading_ahead_gives_the_same_store_as_reading_in_turn() {
             format!("ipfs://spread-{n}"),
             U256::from(1_000_000),
             U256::from(deadline),
+            U256::ZERO,
+            U256::ZERO,
             U256::ZERO
         ));
         provider.anvil_mine(Some(7), None).await.unwrap();

@@ -1,4 +1,5 @@
-//! `anvil_reorg` of depth 1, 5 and 30 while the indexer runs: afterwards the store equals a fresh
+//! `anvil_reorg` of depth 1, 5 and 30 while the indexer runs, and one that turns an arbitrator's
+//! ruling for the agent into one against it with a strike: afterwards the store equals a fresh
 //! index of the canonical chain. A reorg deeper than the window stops the indexer with an error.
 
 use std::time::Duration;
@@ -14,11 +15,12 @@ use alloy::{
     sol_types::SolCall,
 };
 use runs_bindings::RunEscrow;
+use runs_db::Snapshot;
 use runs_indexer::{Error, IndexerConfig};
-use runs_primitives::DeploymentManifest;
+use runs_primitives::{DeploymentManifest, RunState};
 
 use crate::common::{
-    Backend, Running, TestDb, index_to_head, lifecycle, now, test_config, usdc, wait_synced,
+    Actor, Backend, Running, TestDb, index_to_head, lifecycle, now, test_config, usdc, wait_synced,
 };
 
 /// A `createAndFund` by `poster` (an unlocked anvil account), for the replacement chain.
@@ -33,10 +35,30 @@ fn create_and_fund(
         reward: usdc(1),
         deadline: U256::from(deadline),
         maxRevisions: U256::from(1),
+        requiredStake: U256::ZERO,
+        termsVersion: U256::ZERO,
     };
     TransactionData::JSON(
         TransactionRequest::default()
             .with_from(poster)
+            .with_to(manifest.contracts.run_escrow.address)
+            .with_input(call.abi_encode())
+            .with_gas_limit(1_000_000),
+    )
+}
+
+/// The arbitrator's (an unlocked anvil account's) `resolve` of `run`, for the replacement chain.
+fn resolve(
+    manifest: &DeploymentManifest,
+    arbitrator: Address,
+    run: U256,
+    bps: u64,
+) -> TransactionData {
+    let call =
+        RunEscrow::resolveCall { runId: run, agentShareBps: U256::from(bps), strike: bps == 0 };
+    TransactionData::JSON(
+        TransactionRequest::default()
+            .with_from(arbitrator)
             .with_to(manifest.contracts.run_escrow.address)
             .with_input(call.abi_encode())
             .with_gas_limit(1_000_000),
@@ -58,9 +80,10 @@ async fn reorgs_leave_the_store_equal_to_a_fresh_index() {
     let anvil = runs_testkit::spawn_anvil();
     let deployment = runs_testkit::deploy_fresh(&anvil).await;
     let manifest = &deployment.manifest;
-    lifecycle(&anvil, &deployment).await;
+    let script = lifecycle(&anvil, &deployment).await;
     let provider = runs_testkit::read_provider(&anvil);
     let poster = runs_testkit::address(&anvil, 1);
+    let arbitrator = Actor::new(&anvil, manifest, 0);
     let chain_id = manifest.chain_id;
 
     let (pg, lite) = tokio::join!(TestDb::new(Backend::Postgres), TestDb::new(Backend::Sqlite));
@@ -74,6 +97,31 @@ async fn reorgs_leave_the_store_equal_to_a_fresh_index() {
         );
     };
     synced(Duration::from_secs(60)).await;
+
+    // The disputed run is ruled for the agent; a reorg replaces that with a ruling against it
+    // with a strike. The agent's row must lose the win (its completion, volume, released
+    // reservation) and gain the loss (forfeited stake, strike, freeze).
+    let disputed = script.disputed;
+    crate::send!(arbitrator.escrow.resolve(disputed, U256::from(10_000), false));
+    synced(Duration::from_secs(60)).await;
+    let ruled = |snapshot: &Snapshot| {
+        let run = snapshot.runs.iter().find(|r| U256::from(r.run_id.get()) == disputed).unwrap();
+        let ruling = run.dispute.as_ref().unwrap().ruling.as_ref().unwrap();
+        let agent = snapshot.agents.iter().find(|a| Some(a.agent_id) == run.agent_id).unwrap();
+        (run.state, ruling.agent_share_bps, ruling.strike, agent.strikes, agent.frozen)
+    };
+    let won = pg.store.snapshot(chain_id).await.unwrap();
+    assert_eq!(ruled(&won), (RunState::Resolved, 10_000, false, 0, false));
+    let tx = resolve(manifest, arbitrator.address, disputed, 0);
+    provider.anvil_reorg(ReorgOptions { depth: 1, tx_block_pairs: vec![(tx, 0)] }).await.unwrap();
+    provider.anvil_mine(Some(2), None).await.unwrap();
+    synced(Duration::from_secs(60)).await;
+    let lost = pg.store.snapshot(chain_id).await.unwrap();
+    assert_eq!(ruled(&lost), (RunState::Resolved, 0, true, 1, true));
+    let fresh = TestDb::new(Backend::Sqlite).await;
+    let canonical = index_to_head(&provider, &fresh.store, manifest).await;
+    assert_eq!(lost, canonical, "postgres after the ruling's reorg");
+    assert_eq!(lite.store.snapshot(chain_id).await.unwrap(), canonical, "sqlite after it");
 
     for depth in [1u64, 5, 30] {
         let before = pg.store.snapshot(chain_id).await.unwrap();

@@ -27,6 +27,8 @@ async fn two_indexers_on_one_postgres_hand_over_without_duplicates() {
                 format!("ipfs://more-{n}"),
                 U256::from(2_000_000),
                 U256::from(deadline),
+                U256::ZERO,
+                U256::ZERO,
                 U256::ZERO
             ));
         }
