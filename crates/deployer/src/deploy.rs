@@ -2,7 +2,13 @@
 //! binds the vault to the escrow and returns the deployment manifest.
 //!
 //! Order: MockUSDC (dev chain only), StakeVault, RunEscrow, `StakeVault.setRunEscrow`, and, when
-//! the owner is not the deployer, `StakeVault.transferOwnership(owner)`. Every transaction is sent
+//! the owner is not the deployer, `StakeVault.transferOwnership(owner)`.
+//!
+//! Roles (the same defaults as `script/Deploy.s.sol`, so both write the same manifest): the
+//! arbitrator is the deployer on the dev chain and must be named elsewhere (it should be a
+//! contract that can rotate its keys); the treasury is the deployer, except where the deployer is
+//! also the arbitrator, where it is the keyless [`DEV_TREASURY`] — the escrow refuses a treasury
+//! that is, or ever was, an arbitrator. Every transaction is sent
 //! one at a time and its receipt awaited and checked; every contract's code is checked afterwards.
 //!
 //! Ownership: `RunEscrow` is deployed with the final owner directly. `StakeVault` must be owned by
@@ -15,7 +21,7 @@ use std::time::Duration;
 
 use alloy::{
     network::TransactionBuilder,
-    primitives::{Address, B256, Bytes, U256},
+    primitives::{Address, B256, Bytes, address},
     providers::Provider,
     rpc::types::{TransactionReceipt, TransactionRequest},
     sol_types::SolConstructor,
@@ -33,6 +39,11 @@ const RECEIPT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Anvil's (and Hardhat's) chain id: the only chain where a MockUSDC is deployed by default.
 pub const DEV_CHAIN_ID: u64 = 31337;
+
+/// The dev chain's default treasury when the deployer is the arbitrator:
+/// `keccak256("runs.devnet.treasury")`, an address no one holds a key for (the same constant as
+/// `Deploy.s.sol`'s `DEV_TREASURY`). Fees sent there are burnt, which is fine on a dev chain.
+pub const DEV_TREASURY: Address = address!("0x94bDfE1ba7445cfB3B5466A791850F93055205e5");
 
 /// The canonical USDC of the chains the marketplace is meant for (Circle's deployments).
 pub fn known_usdc(chain_id: u64) -> Option<Address> {
@@ -70,6 +81,10 @@ pub struct DeployParameters {
     pub claim_timeout: u64,
     /// Seconds the poster has to decide on a submission (1 h .. 90 d).
     pub review_period: u64,
+    /// Seconds from a rejection in which the agent may dispute it (1 d .. 30 d).
+    pub dispute_window: u64,
+    /// Seconds from a dispute in which the arbitrator may rule (1 d .. 90 d).
+    pub ruling_period: u64,
     /// Seconds between `requestUnstake` and `withdrawStake` (never shorter than the claim timeout).
     pub unstake_cooldown: u64,
     /// Slashes that ban an agent.
@@ -89,6 +104,8 @@ impl Default for DeployParameters {
             min_stake: Usdc::whole(20),
             claim_timeout: 7 * DAY,
             review_period: 7 * DAY,
+            dispute_window: 3 * DAY,
+            ruling_period: 14 * DAY,
             unstake_cooldown: 7 * DAY,
             strikes_to_ban: 3,
             established_completions: 5,
@@ -105,8 +122,12 @@ pub struct DeployConfig {
     /// Owner of both contracts; the deployer when `None`. See the module docs for the
     /// two-step hand-over of the vault.
     pub owner: Option<Address>,
-    /// Where fees go; the deployer when `None`.
+    /// Where fees go; when `None`, the deployer, or [`DEV_TREASURY`] when the deployer is the
+    /// arbitrator. Never the arbitrator.
     pub treasury: Option<Address>,
+    /// Who rules on disputes of runs created under the initial terms; when `None`, the deployer
+    /// on the dev chain ([`DEV_CHAIN_ID`]) and an error on any other chain.
+    pub arbitrator: Option<Address>,
     /// Initial parameters.
     pub parameters: DeployParameters,
     /// Recorded in the manifest: the git commit the contracts were built from.
@@ -126,19 +147,24 @@ pub async fn deploy<P: Provider>(
         .await
         .map_err(|source| Error::Rpc { step: "reading the chain id".into(), source })?;
     let owner = config.owner.unwrap_or(from);
-    let treasury = config.treasury.unwrap_or(from);
+    // Every refusal that needs no transaction comes first, so it costs nothing.
+    let existing_usdc = match config.usdc {
+        UsdcSource::Explicit(usdc) => Some(usdc),
+        UsdcSource::Auto if chain_id != DEV_CHAIN_ID => Some(
+            known_usdc(chain_id)
+                .ok_or(Error::UnknownUsdc { chain_id, dev_chain_id: DEV_CHAIN_ID })?,
+        ),
+        UsdcSource::Auto | UsdcSource::DeployMock => None,
+    };
+    let (arbitrator, treasury) = roles(chain_id, from, config)?;
     let params = &config.parameters;
     let vault_params = vault_parameters(params)?;
+    let escrow_params = escrow_parameters(params, arbitrator)?;
 
     let tx = Sender { provider, from };
-    let (usdc, mock_usdc) = match config.usdc {
-        UsdcSource::Explicit(usdc) => (usdc, None),
-        UsdcSource::Auto if chain_id != DEV_CHAIN_ID => {
-            let usdc = known_usdc(chain_id)
-                .ok_or(Error::UnknownUsdc { chain_id, dev_chain_id: DEV_CHAIN_ID })?;
-            (usdc, None)
-        }
-        UsdcSource::Auto | UsdcSource::DeployMock => {
+    let (usdc, mock_usdc) = match existing_usdc {
+        Some(usdc) => (usdc, None),
+        None => {
             let args = MockUSDC::constructorCall { owner: from };
             let mock = tx.create("MockUSDC", &contracts.mock_usdc.bytecode, &args).await?;
             (mock.address, Some(mock))
@@ -164,9 +190,7 @@ pub async fn deploy<P: Provider>(
         vault_: vault.address,
         owner_: owner,
         treasury_: treasury,
-        feeBps: U256::from(params.fee_bps),
-        claimTimeout: U256::from(params.claim_timeout),
-        reviewPeriod: U256::from(params.review_period),
+        parameters_: escrow_params.into(),
     };
     let escrow = tx.create("RunEscrow", &contracts.run_escrow.bytecode, &escrow_args).await?;
 
@@ -189,6 +213,9 @@ pub async fn deploy<P: Provider>(
             min_stake: params.min_stake,
             claim_timeout: params.claim_timeout,
             review_period: params.review_period,
+            dispute_window: params.dispute_window,
+            ruling_period: params.ruling_period,
+            arbitrator,
             unstake_cooldown: params.unstake_cooldown,
             strikes_to_ban: params.strikes_to_ban,
             established_completions: params.established_completions,
@@ -217,22 +244,54 @@ pub async fn mint_mock_usdc<P: Provider>(
     Ok(())
 }
 
+/// The arbitrator and treasury of a deployment from `from` on `chain_id`: the defaults of the
+/// module docs, and the refusals that need no transaction.
+fn roles(chain_id: u64, from: Address, config: &DeployConfig) -> Result<(Address, Address)> {
+    let arbitrator = match config.arbitrator {
+        Some(arbitrator) => arbitrator,
+        None if chain_id == DEV_CHAIN_ID => from,
+        None => return Err(Error::ArbitratorRequired { chain_id, dev_chain_id: DEV_CHAIN_ID }),
+    };
+    if arbitrator.is_zero() {
+        return Err(Error::InvalidParameter {
+            name: "arbitrator",
+            value: arbitrator.to_string(),
+            reason: "the zero address can never rule".into(),
+        });
+    }
+    let treasury = config.treasury.unwrap_or(if arbitrator == from { DEV_TREASURY } else { from });
+    if treasury == arbitrator {
+        return Err(Error::TreasuryIsArbitrator(treasury));
+    }
+    Ok((arbitrator, treasury))
+}
+
+/// The escrow's `Parameters` struct as its tuple (`feeBps, claimTimeout, reviewPeriod,
+/// disputeWindow, rulingPeriod, arbitrator`), checking each value fits the width the contract
+/// stores it in (the ranges are the contract's to check: its revert names them).
+fn escrow_parameters(
+    params: &DeployParameters,
+    arbitrator: Address,
+) -> Result<(u16, u32, u32, u32, u32, Address)> {
+    Ok((
+        params.fee_bps,
+        fit("claimTimeout", params.claim_timeout)?,
+        fit("reviewPeriod", params.review_period)?,
+        fit("disputeWindow", params.dispute_window)?,
+        fit("rulingPeriod", params.ruling_period)?,
+        arbitrator,
+    ))
+}
+
 /// The vault's `Parameters` struct as its tuple (`minStake, unstakeCooldown, strikesToBan,
 /// establishedCompletions, establishedAge`), checking each value fits the width the contract
 /// stores it in.
-fn vault_parameters(params: &DeployParameters) -> Result<(u128, u32, u16, u16, u32)> {
-    fn fit<T: TryFrom<u64>>(name: &'static str, value: u64) -> Result<T> {
-        T::try_from(value).map_err(|_| Error::InvalidParameter {
-            name,
-            value: value.to_string(),
-            reason: format!("at most {} bits", size_of::<T>() * 8),
-        })
-    }
+fn vault_parameters(params: &DeployParameters) -> Result<(u64, u32, u16, u16, u32)> {
     let min_stake =
-        u128::try_from(params.min_stake.base_units()).map_err(|_| Error::InvalidParameter {
+        u64::try_from(params.min_stake.base_units()).map_err(|_| Error::InvalidParameter {
             name: "minStake",
             value: params.min_stake.to_string(),
-            reason: "at most 128 bits of base units".into(),
+            reason: "at most 64 bits of base units".into(),
         })?;
     Ok((
         min_stake,
@@ -241,6 +300,15 @@ fn vault_parameters(params: &DeployParameters) -> Result<(u128, u32, u16, u16, u
         fit("establishedCompletions", params.established_completions.into())?,
         fit("establishedAge", params.established_age)?,
     ))
+}
+
+/// `value` narrowed to the width `T` the contract stores parameter `name` in.
+fn fit<T: TryFrom<u64>>(name: &'static str, value: u64) -> Result<T> {
+    T::try_from(value).map_err(|_| Error::InvalidParameter {
+        name,
+        value: value.to_string(),
+        reason: format!("at most {} bits", size_of::<T>() * 8),
+    })
 }
 
 /// Sends transactions from one account, one at a time, turning every failure into an [`Error`]
@@ -356,8 +424,46 @@ mod tests {
         assert_eq!(params.claim_timeout, 604_800);
         assert_eq!(params.unstake_cooldown, 604_800);
         assert_eq!(params.established_age, 2_592_000);
+        assert_eq!(params.dispute_window, 259_200);
+        assert_eq!(params.ruling_period, 1_209_600);
         let vault = vault_parameters(&params).unwrap();
         assert_eq!(vault, (20_000_000, 604_800, 3, 5, 2_592_000));
+        let arbitrator = Address::repeat_byte(7);
+        let escrow = escrow_parameters(&params, arbitrator).unwrap();
+        assert_eq!(escrow, (500, 604_800, 604_800, 259_200, 1_209_600, arbitrator));
+    }
+
+    #[test]
+    fn the_dev_treasury_is_the_scripts_keyless_address() {
+        let hash = alloy::primitives::keccak256("runs.devnet.treasury");
+        assert_eq!(DEV_TREASURY, Address::from_slice(&hash[12..]));
+    }
+
+    #[test]
+    fn roles_default_like_the_forge_script() {
+        let deployer = Address::repeat_byte(1);
+        let other = Address::repeat_byte(2);
+        let config = DeployConfig::default();
+        // Dev chain: the deployer rules, so fees go to the keyless treasury.
+        assert_eq!(roles(DEV_CHAIN_ID, deployer, &config).unwrap(), (deployer, DEV_TREASURY));
+        // Elsewhere an arbitrator must be named; the deployer is then the treasury.
+        let err = roles(84532, deployer, &config).unwrap_err();
+        assert!(matches!(err, Error::ArbitratorRequired { chain_id: 84532, .. }), "{err}");
+        assert!(err.to_string().contains("--arbitrator"), "{err}");
+        let config = DeployConfig { arbitrator: Some(other), ..Default::default() };
+        assert_eq!(roles(84532, deployer, &config).unwrap(), (other, deployer));
+    }
+
+    #[test]
+    fn the_treasury_is_never_the_arbitrator() {
+        let deployer = Address::repeat_byte(1);
+        let config = DeployConfig { treasury: Some(deployer), ..Default::default() };
+        let err = roles(DEV_CHAIN_ID, deployer, &config).unwrap_err();
+        assert!(matches!(err, Error::TreasuryIsArbitrator(t) if t == deployer), "{err}");
+        assert!(err.to_string().contains("--treasury"), "{err}");
+        let config = DeployConfig { arbitrator: Some(Address::ZERO), ..Default::default() };
+        let err = roles(DEV_CHAIN_ID, deployer, &config).unwrap_err();
+        assert!(err.to_string().contains("arbitrator"), "{err}");
     }
 
     #[test]
@@ -368,5 +474,9 @@ mod tests {
         assert!(err.to_string().contains("unstakeCooldown"), "{err}");
         let params = DeployParameters { strikes_to_ban: 70_000, ..Default::default() };
         assert!(vault_parameters(&params).unwrap_err().to_string().contains("strikesToBan"));
+        let params =
+            DeployParameters { ruling_period: u64::from(u32::MAX) + 1, ..Default::default() };
+        let err = escrow_parameters(&params, Address::repeat_byte(7)).unwrap_err();
+        assert!(err.to_string().contains("rulingPeriod"), "{err}");
     }
 }

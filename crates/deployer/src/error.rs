@@ -56,6 +56,27 @@ pub enum Error {
         dev_chain_id: u64,
     },
 
+    /// No arbitrator was named on a chain other than the dev chain.
+    #[error(
+        "chain {chain_id} needs an arbitrator: pass --arbitrator ADDRESS (or ARBITRATOR), ideally \
+         a contract that can rotate its keys (a Safe or a court); only the dev chain \
+         {dev_chain_id} defaults to the deployer"
+    )]
+    ArbitratorRequired {
+        /// The chain.
+        chain_id: u64,
+        /// The dev chain, where the deployer is the default arbitrator.
+        dev_chain_id: u64,
+    },
+
+    /// The treasury would be the arbitrator, who would then be paid the fee share of its own
+    /// rulings (the escrow refuses it).
+    #[error(
+        "the treasury {0} is also the arbitrator: an arbitrator paid the fees of its own rulings \
+         is not neutral; pass a different --treasury or --arbitrator"
+    )]
+    TreasuryIsArbitrator(Address),
+
     /// The USDC address has no contract code on the chain (a typo, or the wrong chain).
     #[error(
         "the USDC address {usdc} has no contract code on chain {chain_id} (wrong --usdc or wrong chain?)"

@@ -21,6 +21,7 @@ pub use compile::{
     CompiledContract, CompiledContracts, compile, find_project_root, pinned_solc_version, solc_path,
 };
 pub use deploy::{
-    DEV_CHAIN_ID, DeployConfig, DeployParameters, UsdcSource, deploy, known_usdc, mint_mock_usdc,
+    DEV_CHAIN_ID, DEV_TREASURY, DeployConfig, DeployParameters, UsdcSource, deploy, known_usdc,
+    mint_mock_usdc,
 };
 pub use error::{Error, Result};

@@ -14,7 +14,7 @@
 //! - [`spawn_anvil`] starts Anvil on a port the OS picks (tests run in parallel), from the
 //!   repository's `.bin/anvil` or else `anvil` on `PATH`; it is killed when the handle drops.
 //! - [`deploy_fresh`] deploys MockUSDC, StakeVault and RunEscrow with the SPEC defaults from
-//!   account 0 (owner and treasury) and mints [`FUNDED_USDC`] to accounts 1..=9. The contracts are
+//!   account 0 (owner and arbitrator) and mints [`FUNDED_USDC`] to accounts 1..=9. The contracts are
 //!   compiled once per test process (solc-js is slow) and reused for every deployment.
 //! - [`provider_for`] / [`signer`] / [`key_hex`] sign as one of Anvil's ten funded accounts.
 //! - [`TestDatabase`] is a throwaway Postgres database or SQLite file for one test.
@@ -52,7 +52,8 @@ pub const ACCOUNTS: usize = 10;
 pub struct Deployment {
     /// The manifest `runs deploy` would have written (commit `"test"`).
     pub manifest: DeploymentManifest,
-    /// The deployer: account 0, also owner, treasury and MockUSDC owner (it can mint more).
+    /// The deployer: account 0, also owner, arbitrator and MockUSDC owner (it can mint more); the
+    /// treasury is the keyless `runs_deployer::DEV_TREASURY`, since an arbitrator may not be it.
     pub deployer: PrivateKeySigner,
     /// Accounts 1..=9, each holding [`FUNDED_USDC`] MockUSDC and Anvil's 10 000 ETH.
     pub funded: Vec<PrivateKeySigner>,
@@ -246,10 +247,18 @@ pub async fn assert_manifest_matches_chain(anvil: &AnvilInstance, manifest: &Dep
         assert_eq!(vault.pendingOwner().call().await.unwrap(), p.owner, "vault (pending) owner");
     }
 
-    let terms = escrow.parameters().call().await.unwrap();
+    let terms = escrow.parameters().call().await.unwrap().terms;
     assert_eq!(terms.feeBps, p.fee_bps, "feeBps");
     assert_eq!(u64::from(terms.claimTimeout), p.claim_timeout, "claimTimeout");
     assert_eq!(u64::from(terms.reviewPeriod), p.review_period, "reviewPeriod");
+    assert_eq!(u64::from(terms.disputeWindow), p.dispute_window, "disputeWindow");
+    assert_eq!(u64::from(terms.rulingPeriod), p.ruling_period, "rulingPeriod");
+    assert_eq!(terms.arbitrator, p.arbitrator, "arbitrator");
+    assert_eq!(
+        alloy::primitives::U256::from(terms.minStake),
+        p.min_stake.base_units(),
+        "terms minStake"
+    );
     let v = vault.parameters().call().await.unwrap();
     assert_eq!(alloy::primitives::U256::from(v.minStake), p.min_stake.base_units(), "minStake");
     assert_eq!(u64::from(v.unstakeCooldown), p.unstake_cooldown, "unstakeCooldown");

@@ -3,7 +3,7 @@
 
 use alloy::primitives::{Address, address};
 use runs_bindings::{MockUSDC, StakeVault};
-use runs_deployer::{DeployConfig, DeployParameters, Error, UsdcSource};
+use runs_deployer::{DEV_TREASURY, DeployConfig, DeployParameters, Error, UsdcSource};
 use runs_primitives::{DeploymentManifest, Usdc};
 use runs_testkit::FUNDED_USDC;
 
@@ -14,13 +14,17 @@ async fn deploy_fresh_matches_the_chain_and_funds_the_accounts() {
     let m = &deployment.manifest;
     runs_testkit::assert_manifest_matches_chain(&anvil, m).await;
 
-    // SPEC §2.1 defaults, deployer as owner and treasury, MockUSDC as the USDC.
+    // SPEC §2.1 defaults, deployer as owner and arbitrator (so the keyless dev treasury takes the
+    // fees: an arbitrator may never be the treasury), MockUSDC as the USDC.
     let deployer = deployment.deployer.address();
     assert_eq!(m.chain_id, 31337);
     assert_eq!(m.parameters.fee_bps, 500);
     assert_eq!(m.parameters.min_stake, Usdc::whole(20));
+    assert_eq!(m.parameters.dispute_window, 3 * 86_400);
+    assert_eq!(m.parameters.ruling_period, 14 * 86_400);
     assert_eq!(m.parameters.owner, deployer);
-    assert_eq!(m.parameters.treasury, deployer);
+    assert_eq!(m.parameters.arbitrator, deployer);
+    assert_eq!(m.parameters.treasury, DEV_TREASURY);
     let mock = m.contracts.mock_usdc.expect("a MockUSDC on the dev chain");
     assert_eq!(m.usdc, mock.address);
     // Deployed in order, one transaction per block (automine), MockUSDC first.
@@ -45,15 +49,19 @@ async fn custom_parameters_owner_and_an_existing_usdc() {
     let first = runs_testkit::deploy_fresh(&anvil).await;
     let owner = runs_testkit::address(&anvil, 3);
     let treasury = runs_testkit::address(&anvil, 4);
+    let arbitrator = runs_testkit::address(&anvil, 5);
     let config = DeployConfig {
         usdc: UsdcSource::Explicit(first.manifest.usdc),
         owner: Some(owner),
         treasury: Some(treasury),
+        arbitrator: Some(arbitrator),
         parameters: DeployParameters {
             fee_bps: 250,
             min_stake: "12.5".parse().unwrap(),
             claim_timeout: 2 * 86_400,
             review_period: 3 * 86_400,
+            dispute_window: 86_400,
+            ruling_period: 5 * 86_400,
             unstake_cooldown: 4 * 86_400,
             strikes_to_ban: 2,
             established_completions: 7,
@@ -67,6 +75,8 @@ async fn custom_parameters_owner_and_an_existing_usdc() {
     assert_eq!(m.usdc, first.manifest.usdc);
     assert_eq!(m.commit, "abc1234");
     assert_eq!(m.parameters.min_stake.base_units(), alloy::primitives::U256::from(12_500_000));
+    assert_eq!((m.parameters.arbitrator, m.parameters.treasury), (arbitrator, treasury));
+    assert_eq!((m.parameters.dispute_window, m.parameters.ruling_period), (86_400, 5 * 86_400));
     runs_testkit::assert_manifest_matches_chain(&anvil, m).await;
 
     // The vault waits for the owner to accept it (Ownable2Step); until then the deployer owns it.
@@ -110,17 +120,25 @@ async fn refusals_name_the_problem() {
     assert!(text.contains("deploying RunEscrow"), "{text}");
     assert!(text.contains("RunEscrowFeeTooHigh(feeBps: 5000, max: 1000)"), "{text}");
 
-    // The claim timeout may not outlast the unstake cooldown.
+    // A dispute window outside 1 .. 30 days: the contract names the bound.
     let config = DeployConfig {
-        parameters: DeployParameters {
-            claim_timeout: 8 * 86_400,
-            unstake_cooldown: 7 * 86_400,
-            ..Default::default()
-        },
+        parameters: DeployParameters { dispute_window: 3_600, ..Default::default() },
         ..Default::default()
     };
     let err = runs_deployer::deploy(&provider, from, contracts, &config).await.unwrap_err();
-    assert!(err.to_string().contains("RunEscrowTimeoutExceedsCooldown"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("RunEscrowInvalidPeriod(value: 3600, min: 86400, max: 2592000)"),
+        "{text}"
+    );
+
+    // The treasury may never be the arbitrator: refused before any transaction is sent.
+    let nonce = alloy::providers::Provider::get_transaction_count(&provider, from).await.unwrap();
+    let config = DeployConfig { treasury: Some(from), ..Default::default() };
+    let err = runs_deployer::deploy(&provider, from, contracts, &config).await.unwrap_err();
+    assert!(matches!(err, Error::TreasuryIsArbitrator(t) if t == from), "{err}");
+    let after = alloy::providers::Provider::get_transaction_count(&provider, from).await.unwrap();
+    assert_eq!(after, nonce, "a refused deployment sent transactions");
 }
 
 #[tokio::test]
@@ -135,10 +153,21 @@ async fn a_chain_without_known_usdc_needs_one() {
     assert!(matches!(err, Error::UnknownUsdc { chain_id: 777, .. }), "{err}");
     assert!(err.to_string().contains("--usdc"), "{err}");
 
-    // A MockUSDC can still be asked for explicitly, on any chain.
+    // Off the dev chain the arbitrator is never defaulted.
     let config = DeployConfig { usdc: UsdcSource::DeployMock, ..Default::default() };
+    let err = runs_deployer::deploy(&provider, from, contracts, &config).await.unwrap_err();
+    assert!(matches!(err, Error::ArbitratorRequired { chain_id: 777, .. }), "{err}");
+
+    // A MockUSDC can still be asked for explicitly, on any chain; the deployer is the treasury.
+    let arbitrator = runs_testkit::address(&anvil, 5);
+    let config = DeployConfig {
+        usdc: UsdcSource::DeployMock,
+        arbitrator: Some(arbitrator),
+        ..Default::default()
+    };
     let manifest = runs_deployer::deploy(&provider, from, contracts, &config).await.unwrap();
     assert_eq!(manifest.chain_id, 777);
+    assert_eq!((manifest.parameters.arbitrator, manifest.parameters.treasury), (arbitrator, from));
     assert!(manifest.contracts.mock_usdc.is_some());
     runs_testkit::assert_manifest_matches_chain(&anvil, &manifest).await;
 }
