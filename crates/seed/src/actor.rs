@@ -62,7 +62,7 @@ impl Actor {
         &self.provider
     }
 
-    /// Lets both contracts pull this account's USDC (rewards and fees, stake).
+    /// Lets both contracts pull this account's USDC (rewards, fees and rejection bonds; stake).
     pub async fn approve_all(&self) -> Result<()> {
         let escrow = *self.escrow.address();
         let vault = *self.vault.address();
@@ -107,7 +107,8 @@ impl Actor {
         Ok(())
     }
 
-    /// Creates a DRAFT run; its id.
+    /// Creates a DRAFT run with the default required stake (the minimum) under the current terms;
+    /// its id.
     pub async fn create_run(
         &self,
         spec_uri: &str,
@@ -120,11 +121,14 @@ impl Actor {
             reward.base_units(),
             U256::from(deadline),
             U256::from(max_revisions),
+            U256::ZERO,
+            U256::ZERO,
         );
         self.created("creating a run", call.into_transaction_request()).await
     }
 
-    /// Creates and funds a run (OPEN); its id.
+    /// Creates and funds a run (OPEN) with the default required stake under the current terms;
+    /// its id.
     pub async fn create_and_fund(
         &self,
         spec_uri: &str,
@@ -137,6 +141,8 @@ impl Actor {
             reward.base_units(),
             U256::from(deadline),
             U256::from(max_revisions),
+            U256::ZERO,
+            U256::ZERO,
         );
         self.created("creating and funding a run", call.into_transaction_request()).await
     }
@@ -180,9 +186,59 @@ impl Actor {
             .await
     }
 
-    /// Rejects a SUBMITTED run whose revisions are used up.
-    pub async fn reject(&self, run: RunId) -> Result<TransactionReceipt> {
-        self.act("reject", run, self.escrow.reject(run.to_u256()).into_transaction_request()).await
+    /// Rejects a SUBMITTED run whose revisions are used up, posting the rejection bond (the run's
+    /// required stake, pulled like the reward: [`Actor::approve_all`] covers it).
+    pub async fn reject(&self, run: RunId, reason_uri: &str) -> Result<TransactionReceipt> {
+        let call = self.escrow.reject(run.to_u256(), reason_uri.to_owned());
+        self.act("reject", run, call.into_transaction_request()).await
+    }
+
+    /// Hands a CLAIMED or IN_PROGRESS run back (OPEN again); the reservation goes to the poster.
+    pub async fn abandon(&self, run: RunId) -> Result<TransactionReceipt> {
+        self.act("abandon", run, self.escrow.abandon(run.to_u256()).into_transaction_request())
+            .await
+    }
+
+    /// Disputes a rejection within the dispute window (the agent).
+    pub async fn dispute(&self, run: RunId, evidence_uri: &str) -> Result<TransactionReceipt> {
+        let call = self.escrow.dispute(run.to_u256(), evidence_uri.to_owned());
+        self.act("dispute", run, call.into_transaction_request()).await
+    }
+
+    /// Adds evidence to an open rejection or a dispute (poster or agent).
+    pub async fn submit_evidence(&self, run: RunId, uri: &str) -> Result<TransactionReceipt> {
+        let call = self.escrow.submitEvidence(run.to_u256(), uri.to_owned());
+        self.act("submitEvidence", run, call.into_transaction_request()).await
+    }
+
+    /// Accepts a rejection at once (the agent): it settles as a final rejection.
+    pub async fn accept_rejection(&self, run: RunId) -> Result<TransactionReceipt> {
+        let call = self.escrow.acceptRejection(run.to_u256());
+        self.act("acceptRejection", run, call.into_transaction_request()).await
+    }
+
+    /// Settles a rejection whose dispute window passed without a dispute (anyone).
+    pub async fn finalize_rejection(&self, run: RunId) -> Result<TransactionReceipt> {
+        let call = self.escrow.finalizeRejection(run.to_u256());
+        self.act("finalizeRejection", run, call.into_transaction_request()).await
+    }
+
+    /// Rules on a DISPUTED run (the run's arbitrator): the agent's share in basis points, and
+    /// whether a ruling of 0 also counts a strike.
+    pub async fn resolve(
+        &self,
+        run: RunId,
+        agent_share_bps: u16,
+        strike: bool,
+    ) -> Result<TransactionReceipt> {
+        let call = self.escrow.resolve(run.to_u256(), U256::from(agent_share_bps), strike);
+        self.act("resolve", run, call.into_transaction_request()).await
+    }
+
+    /// Settles a dispute the arbitrator left unruled past the ruling period (anyone): 50/50.
+    pub async fn settle_dispute(&self, run: RunId) -> Result<TransactionReceipt> {
+        let call = self.escrow.settleDispute(run.to_u256());
+        self.act("settleDispute", run, call.into_transaction_request()).await
     }
 
     /// Slashes the silent agent of a run.

@@ -49,6 +49,13 @@ pub enum Error {
         /// Accounts given.
         got: usize,
     },
+    /// The deployment's arbitrator is not one of the dev accounts the seed may sign for (or is
+    /// a poster's or agent's), so no dispute can be ruled on.
+    #[error(
+        "the deployment's arbitrator {0} is not dev account 0: seeding rules on a dispute as the \
+         arbitrator, so deploy with the default arbitrator (the deployer) on the dev chain"
+    )]
+    ArbitratorNotADevAccount(alloy::primitives::Address),
     /// The chain does not show what the seed just did (a bug in the seed plan, or a contract
     /// that behaves differently from the spec).
     #[error("after seeding, {what} is {actual}, expected {expected}")]

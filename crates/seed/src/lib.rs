@@ -1,8 +1,9 @@
 //! Seeds a dev chain (Anvil) with a realistic marketplace for `runs devnet` and the end-to-end
 //! tests: six agents on every rung of the trust ladder (UNVERIFIED, PROVISIONAL, ESTABLISHED,
 //! FROZEN, BANNED) and runs in every state (DRAFT, OPEN, CLAIMED, IN_PROGRESS, SUBMITTED,
-//! REVISION_REQUESTED, APPROVED, REJECTED, CANCELLED, EXPIRED), with slashes, revisions and an
-//! approval on timeout in their histories.
+//! REVISION_REQUESTED, APPROVED, REJECTED both open and final, CANCELLED, EXPIRED, DISPUTED,
+//! RESOLVED by a ruling and by default), with slashes, revisions, an abandoned claim, evidence
+//! and an approval on timeout in their histories.
 //!
 //! Everything goes through the generated bindings as real transactions from Anvil's dev accounts
 //! ([`dev_signers`]), and the clock is moved with `evm_increaseTime` (about 31 days in all), so

@@ -1,21 +1,25 @@
 //! The seed plan: who does what, in which order, and how far the clock moves.
 //!
-//! Accounts (Anvil's defaults): 0 deploys (owner, treasury, MockUSDC owner) and acts in nothing
-//! below; 1-3 are posters (alice, bob, carol); 4-9 are agents:
+//! Accounts (Anvil's defaults): 0 deploys and is the arbitrator (the dev chain's default; it
+//! posts and claims nothing, as an arbitrator may not); 1-3 are posters (alice, bob, carol); 4-9
+//! are agents. A claim reserves the run's required stake (the minimum here) until the run
+//! settles, so each agent stakes enough for the claims it holds at once:
 //!
 //! | agent  | stake (× min) | ends as      | how |
 //! |--------|---------------|--------------|-----|
-//! | atlas  | 10            | ESTABLISHED  | 5 approved runs, then 30+ days since staking |
-//! | beacon | 5             | PROVISIONAL  | a rejected run, then live claims |
+//! | atlas  | 10            | ESTABLISHED  | 5 approved runs, 30+ days since staking; wins a ruling, abandons one run, accepts a rejection, has a dispute settled by default |
+//! | beacon | 5             | PROVISIONAL  | a rejection made final, a live dispute, live claims |
 //! | cobalt | 2.5           | FROZEN       | slashed once for a silent claim (run back to OPEN) |
 //! | drift  | 0.25          | UNVERIFIED   | registered, under the minimum |
 //! | ember  | 2             | PROVISIONAL  | approved on timeout, part of its stake pending withdrawal |
 //! | fallow | 3             | BANNED       | three silent claims slashed (one run EXPIRED by the slash) |
 //!
 //! Phase 1 (history) happens at the chain's start time; the clock then jumps past the claim
-//! timeout and review period (slashes, expiry, approval on timeout), then past the ESTABLISHED
-//! age; phase 2 (live runs in DRAFT, OPEN, CLAIMED, IN_PROGRESS, SUBMITTED, REVISION_REQUESTED
-//! and a fresh APPROVED) happens at the new time, with deadlines weeks ahead.
+//! timeout, the review period and the dispute window (slashes, expiry, approval on timeout, a
+//! rejection made final), then past the ESTABLISHED age and the ruling period (a dispute settled
+//! by default); phase 2 (live runs in DRAFT, OPEN, CLAIMED, IN_PROGRESS, SUBMITTED,
+//! REVISION_REQUESTED, an open rejection, a dispute awaiting its ruling, and freshly APPROVED,
+//! RESOLVED and accepted-REJECTED runs) happens at the new time, with deadlines weeks ahead.
 
 use alloy::{
     primitives::{Address, U256},
@@ -88,6 +92,9 @@ pub struct SeededRun {
     pub poster: Address,
     /// Its state at the end of seeding.
     pub state: RunState,
+    /// Whether its money is paid out (`getRun().settled`): every terminal state, and a REJECTED
+    /// run once the rejection is final.
+    pub settled: bool,
 }
 
 /// Seeds the marketplace of `manifest` on the dev chain at `rpc_url`, acting as `signers`
@@ -105,6 +112,12 @@ pub async fn seed(
         return Err(Error::NotEnoughAccounts { needed: ACCOUNTS, got: signers.len() });
     }
     let actor = |index: usize| Actor::new(rpc_url.clone(), manifest, signers[index].clone());
+    let arbiter = signers
+        .iter()
+        .position(|signer| signer.address() == manifest.parameters.arbitrator)
+        .filter(|index| !Roles::POSTERS.contains(index) && !Roles::AGENTS.contains(index))
+        .map(actor)
+        .ok_or(Error::ArbitratorNotADevAccount(manifest.parameters.arbitrator))?;
     let [alice, bob, carol] = Roles::POSTERS.map(actor);
     let [atlas, beacon, cobalt, drift, ember, fallow] = Roles::AGENTS.map(actor);
     let reader = ProviderBuilder::new().connect_http(rpc_url.clone()).erased();
@@ -139,10 +152,11 @@ pub async fn seed(
         agent_ids.try_into().expect("six agents");
 
     let t0 = chain_time(&reader).await?;
-    // The first jump passes the claim timeout (slashes) and the review period (approval on
-    // timeout); the second completes the ESTABLISHED age counted from atlas's first stake.
-    let jump1 = params.claim_timeout.max(params.review_period) + HOUR;
-    let jump2 = params.established_age.saturating_sub(jump1) + HOUR;
+    // The first jump passes the claim timeout (slashes), the review period (approval on timeout)
+    // and the dispute window (a final rejection); the second completes the ESTABLISHED age
+    // counted from atlas's first stake and the ruling period of the phase-1 dispute.
+    let jump1 = params.claim_timeout.max(params.review_period).max(params.dispute_window) + HOUR;
+    let jump2 = params.established_age.max(params.ruling_period).saturating_sub(jump1) + HOUR;
     let far = t0 + jump1 + jump2 + 60 * DAY;
     let short = t0 + jump1 / 2;
 
@@ -173,15 +187,22 @@ pub async fn seed(
         plan.run(run, title, poster.address, RunState::Approved);
     }
 
-    progress("beacon's run is rejected once its revision is used up");
+    progress("beacon's run is rejected once its revision is used up; atlas disputes another");
     let title = "classify-support-tickets";
-    let run = bob.create_and_fund(&spec(title), Usdc::whole(80), far, 1).await?;
-    beacon.claim(run, beacon_id).await?;
-    beacon.submit(run, &deliverable(title, 1)).await?;
-    bob.request_revision(run, "accuracy below 90%").await?;
-    beacon.submit(run, &deliverable(title, 2)).await?;
-    bob.reject(run).await?;
-    plan.run(run, title, bob.address, RunState::Rejected);
+    let final_rejection = bob.create_and_fund(&spec(title), Usdc::whole(80), far, 1).await?;
+    beacon.claim(final_rejection, beacon_id).await?;
+    beacon.submit(final_rejection, &deliverable(title, 1)).await?;
+    bob.request_revision(final_rejection, "accuracy below 90%").await?;
+    beacon.submit(final_rejection, &deliverable(title, 2)).await?;
+    bob.reject(final_rejection, &reason(title)).await?;
+    plan.rejected(final_rejection, title, bob.address, true);
+    let title = "moderate-forum-posts";
+    let unruled = carol.create_and_fund(&spec(title), Usdc::whole(70), far, 0).await?;
+    atlas.claim(unruled, atlas_id).await?;
+    atlas.submit(unruled, &deliverable(title, 1)).await?;
+    carol.reject(unruled, &reason(title)).await?;
+    atlas.dispute(unruled, &evidence(title)).await?;
+    plan.run(unruled, title, carol.address, RunState::Resolved);
 
     progress("two runs are cancelled (one as a draft, one funded)");
     let title = "design-logo";
@@ -232,9 +253,14 @@ pub async fn seed(
     }
     bob.approve_on_timeout(timeout_run).await?;
     ember.request_unstake(quarters_of(min, 2)).await?;
+    carol.finalize_rejection(final_rejection).await?;
 
-    progress(&format!("advancing the clock {} h: atlas becomes ESTABLISHED", jump2 / HOUR));
+    progress(&format!(
+        "advancing the clock {} h: atlas becomes ESTABLISHED, an unruled dispute is settled",
+        jump2 / HOUR
+    ));
     advance_time(&reader, jump2).await?;
+    atlas.settle_dispute(unruled).await?;
 
     progress("live runs: drafts, open, claimed, in progress, submitted, revision requested");
     let now = chain_time(&reader).await?;
@@ -284,6 +310,44 @@ pub async fn seed(
     bob.approve(run).await?;
     plan.run(run, title, bob.address, RunState::Approved);
 
+    progress("live disputes: an open rejection, a dispute awaiting its ruling, a ruling");
+    let title = "extract-invoice-fields";
+    let run = alice.create_and_fund(&spec(title), Usdc::whole(60), later, 0).await?;
+    beacon.claim(run, beacon_id).await?;
+    beacon.submit(run, &deliverable(title, 1)).await?;
+    alice.reject(run, &reason(title)).await?;
+    plan.rejected(run, title, alice.address, false);
+    let title = "summarize-research-papers";
+    let run = carol.create_and_fund(&spec(title), Usdc::whole(140), later, 0).await?;
+    beacon.claim(run, beacon_id).await?;
+    beacon.submit(run, &deliverable(title, 1)).await?;
+    carol.reject(run, &reason(title)).await?;
+    beacon.dispute(run, &evidence(title)).await?;
+    carol.submit_evidence(run, &format!("ipfs://devnet/evidence/{title}-poster.json")).await?;
+    plan.run(run, title, carol.address, RunState::Disputed);
+    let title = "write-marketing-emails";
+    let run = alice.create_and_fund(&spec(title), Usdc::whole(110), later, 0).await?;
+    atlas.claim(run, atlas_id).await?;
+    atlas.submit(run, &deliverable(title, 1)).await?;
+    alice.reject(run, &reason(title)).await?;
+    atlas.dispute(run, &evidence(title)).await?;
+    arbiter.resolve(run, 6_000, false).await?;
+    plan.run(run, title, alice.address, RunState::Resolved);
+    let title = "generate-podcast-art";
+    let run = bob.create_and_fund(&spec(title), Usdc::whole(35), later, 0).await?;
+    atlas.claim(run, atlas_id).await?;
+    atlas.submit(run, &deliverable(title, 1)).await?;
+    bob.reject(run, &reason(title)).await?;
+    atlas.accept_rejection(run).await?;
+    plan.rejected(run, title, bob.address, true);
+
+    progress("atlas abandons a claim: the run is OPEN again");
+    let title = "tag-music-library";
+    let run = bob.create_and_fund(&spec(title), Usdc::whole(45), later, 1).await?;
+    atlas.claim(run, atlas_id).await?;
+    atlas.abandon(run).await?;
+    plan.run(run, title, bob.address, RunState::Open);
+
     progress("checking the seeded states on chain");
     let mut report = plan.check(&reader, manifest, completions).await?;
     report.advanced = jump1 + jump2;
@@ -310,7 +374,11 @@ impl Plan {
     }
 
     fn run(&mut self, id: RunId, title: &'static str, poster: Address, state: RunState) {
-        self.runs.push(SeededRun { id, title, poster, state });
+        self.runs.push(SeededRun { id, title, poster, state, settled: state.is_terminal() });
+    }
+
+    fn rejected(&mut self, id: RunId, title: &'static str, poster: Address, settled: bool) {
+        self.runs.push(SeededRun { id, title, poster, state: RunState::Rejected, settled });
     }
 
     /// Reads every run's state and every agent's status from the contracts and compares them
@@ -328,11 +396,14 @@ impl Plan {
                 Error::Send { step: format!("reading run {}", run.id), reason: err.to_string() }
             })?;
             let actual = RunState::try_from(on_chain.state)?;
-            if actual != run.state {
+            let shown = |state: RunState, settled: bool| {
+                format!("{state}{}", if settled { " (settled)" } else { " (unsettled)" })
+            };
+            if actual != run.state || on_chain.settled != run.settled {
                 return Err(Error::Mismatch {
                     what: format!("run {} ({})", run.id, run.title),
-                    actual: actual.to_string(),
-                    expected: run.state.to_string(),
+                    actual: shown(actual, on_chain.settled),
+                    expected: shown(run.state, run.settled),
                 });
             }
         }
@@ -382,4 +453,12 @@ fn spec(title: &str) -> String {
 
 fn deliverable(title: &str, version: u32) -> String {
     format!("ipfs://devnet/deliverables/{title}-v{version}.tar.gz")
+}
+
+fn reason(title: &str) -> String {
+    format!("ipfs://devnet/rejections/{title}.json")
+}
+
+fn evidence(title: &str) -> String {
+    format!("ipfs://devnet/evidence/{title}-agent.json")
 }
