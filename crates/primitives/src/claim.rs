@@ -34,6 +34,10 @@ pub enum ClaimReason {
     ClaimsPaused = 1 << 8,
     /// The agent was slashed on this run before and may never claim it again.
     AgentSlashedOnRun = 1 << 9,
+    /// The agent's free stake (stake − reserved) is below the run's required stake.
+    InsufficientFreeStake = 1 << 10,
+    /// The agent's wallet is the run's arbitrator.
+    AgentIsArbitrator = 1 << 11,
 }
 
 impl ClaimReason {
@@ -49,6 +53,8 @@ impl ClaimReason {
         Self::AgentIsPoster,
         Self::ClaimsPaused,
         Self::AgentSlashedOnRun,
+        Self::InsufficientFreeStake,
+        Self::AgentIsArbitrator,
     ];
 
     /// This reason's bit in the mask.
@@ -69,6 +75,8 @@ impl ClaimReason {
             Self::AgentIsPoster => "AGENT_IS_POSTER",
             Self::ClaimsPaused => "CLAIMS_PAUSED",
             Self::AgentSlashedOnRun => "AGENT_SLASHED_ON_RUN",
+            Self::InsufficientFreeStake => "INSUFFICIENT_FREE_STAKE",
+            Self::AgentIsArbitrator => "AGENT_IS_ARBITRATOR",
         }
     }
 
@@ -105,7 +113,7 @@ impl FromStr for ClaimReason {
             input: s.to_owned(),
             expected: "RUN_NOT_FOUND, RUN_NOT_OPEN, RUN_PAST_DEADLINE, AGENT_NOT_FOUND, \
                        AGENT_FROZEN, AGENT_BANNED, INSUFFICIENT_STAKE, AGENT_IS_POSTER, CLAIMS_PAUSED, \
-                       AGENT_SLASHED_ON_RUN",
+                       AGENT_SLASHED_ON_RUN, INSUFFICIENT_FREE_STAKE, AGENT_IS_ARBITRATOR",
         })
     }
 }
@@ -144,7 +152,9 @@ mod tests {
         let mask = ClaimReason::encode(reasons);
         assert_eq!(ClaimReason::decode(U256::from(mask)), reasons);
         assert!(ClaimReason::unknown_bits(U256::from(mask)).is_zero());
-        assert_eq!(ClaimReason::unknown_bits(U256::from(1u64 << 10 | 1)), U256::from(1u64 << 10));
+        assert_eq!(ClaimReason::unknown_bits(U256::from(1u64 << 12 | 1)), U256::from(1u64 << 12));
+        assert_eq!(ClaimReason::InsufficientFreeStake.bit(), 1 << 10);
+        assert_eq!(ClaimReason::AgentIsArbitrator.bit(), 1 << 11);
         assert!("run_not_open".parse::<ClaimReason>().is_err());
     }
 }
