@@ -693,5 +693,7 @@ async fn readme_walkthrough_runs_as_written() {
     assert!(out.status.success(), "the walk-through failed:\n{stderr}\nstdout:\n{stdout}");
     assert!(stdout.contains("run 1 is APPROVED"), "{stdout}");
     assert!(stdout.contains("run 2 is OPEN"), "{stdout}");
+    assert!(stdout.contains("run 3 is DISPUTED"), "{stdout}");
+    assert!(stdout.contains("run 3 is RESOLVED"), "{stdout}");
     assert!(stderr.contains("error: RunEscrowClaimNotTimedOut(runId: 2"), "{stderr}");
 }
