@@ -13,10 +13,10 @@ pub(crate) fn agent_status(
     now: u64,
 ) -> AgentStatus {
     let Some(p) = params else { return agent.last_status };
-    if agent.slashes >= u32::from(p.strikes_to_ban) {
+    if agent.banned {
         return AgentStatus::Banned;
     }
-    if agent.frozen {
+    if is_frozen(agent, p.min_stake) {
         return AgentStatus::Frozen;
     }
     if agent.stake < p.min_stake {
@@ -33,17 +33,22 @@ pub(crate) fn agent_status(
     }
 }
 
-/// The reputation score, 0–100: the share of claimed runs that were approved, halved for every
-/// slash, and 0 for a banned agent or one that never claimed.
+/// `StakeVault._isFrozen`: frozen by a strike, or struck once and now below the minimum.
+fn is_frozen(agent: &AgentRow, min_stake: Usdc) -> bool {
+    agent.frozen || (agent.strikes != 0 && agent.stake < min_stake)
+}
+
+/// The reputation score, 0–100: the share of claimed runs that were completed, halved for every
+/// strike, and 0 for a banned agent or one that never claimed.
 ///
-/// `score = floor(100 × completions / claims / 2^slashes)`.
+/// `score = floor(100 × completions / claims / 2^strikes)`.
 pub(crate) fn reputation_score(agent: &AgentRow, status: AgentStatus) -> u8 {
     if status == AgentStatus::Banned || agent.claims == 0 {
         return 0;
     }
     let completions = u64::from(agent.completions.min(agent.claims));
     let base = 100 * completions / u64::from(agent.claims);
-    let score = base.checked_shr(agent.slashes).unwrap_or(0);
+    let score = base.checked_shr(agent.strikes).unwrap_or(0);
     u8::try_from(score.min(100)).unwrap_or(100)
 }
 
@@ -52,23 +57,9 @@ pub(crate) fn min_stake(params: Option<&ChainParams>) -> Usdc {
     params.map_or(Usdc::ZERO, |p| p.min_stake)
 }
 
-/// The `stake` field of a run: what backs it. While an agent is on record it is what a slash
-/// would take from that agent now (the minimum stake capped at its active plus pending stake);
-/// otherwise the minimum stake an agent must hold to claim it.
-pub(crate) fn run_stake(
-    run: &RunRow,
-    agent_stake: Option<Usdc>,
-    agent_pending: Option<Usdc>,
-    params: Option<&ChainParams>,
-) -> Usdc {
-    let min = min_stake(params);
-    match (run.agent_id, agent_stake) {
-        (Some(_), Some(stake)) => {
-            let held = stake.checked_add(agent_pending.unwrap_or(Usdc::ZERO)).unwrap_or(stake);
-            min.min(held)
-        }
-        _ => min,
-    }
+/// The agent's free stake: stake minus what its live claims reserve.
+pub(crate) fn free_stake(agent: &AgentRow) -> Usdc {
+    agent.stake.saturating_sub(agent.reserved)
 }
 
 /// The facts `canClaim` looks at, as indexed.
@@ -89,16 +80,13 @@ pub(crate) fn claim_reasons(f: &ClaimFacts<'_>) -> Vec<ClaimReason> {
     if f.now > f.run.deadline {
         reasons.push(ClaimReason::RunPastDeadline);
     }
-    if let Some(p) = f.params {
-        if f.agent.slashes >= u32::from(p.strikes_to_ban) {
-            reasons.push(ClaimReason::AgentBanned);
-        } else if f.agent.frozen {
-            reasons.push(ClaimReason::AgentFrozen);
-        }
-    } else if f.agent.frozen {
+    let min = min_stake(f.params);
+    if f.agent.banned {
+        reasons.push(ClaimReason::AgentBanned);
+    } else if is_frozen(f.agent, min) {
         reasons.push(ClaimReason::AgentFrozen);
     }
-    if f.agent.stake < min_stake(f.params) || f.params.is_none() {
+    if f.agent.stake < min || f.params.is_none() {
         reasons.push(ClaimReason::InsufficientStake);
     }
     if f.agent.wallet == f.run.poster {
@@ -109,6 +97,12 @@ pub(crate) fn claim_reasons(f: &ClaimFacts<'_>) -> Vec<ClaimReason> {
     }
     if f.slashed_on_run {
         reasons.push(ClaimReason::AgentSlashedOnRun);
+    }
+    if free_stake(f.agent) < f.run.required_stake {
+        reasons.push(ClaimReason::InsufficientFreeStake);
+    }
+    if f.agent.wallet == f.run.arbitrator {
+        reasons.push(ClaimReason::AgentIsArbitrator);
     }
     reasons.sort();
     reasons
@@ -143,6 +137,11 @@ mod tests {
             established_age: 30 * 86_400,
             treasury: None,
             paused: false,
+            dispute_window: 3 * 86_400,
+            ruling_period: 14 * 86_400,
+            arbitrator: Some(Address::repeat_byte(0xab)),
+            terms_version: 1,
+            staking_paused: false,
         }
     }
 
@@ -152,11 +151,16 @@ mod tests {
             wallet: Address::repeat_byte(0xa1),
             metadata_uri: "ipfs://agent".into(),
             stake: Usdc::whole(20),
+            reserved: Usdc::ZERO,
             pending_unstake: Usdc::ZERO,
             unstake_ready_at: None,
             staked_since: Some(1_000),
             frozen: false,
-            slashes: 0,
+            banned: false,
+            strikes: 0,
+            rejections: 0,
+            disputes_won: 0,
+            disputes_lost: 0,
             claims: 5,
             completions: 5,
             active_claims: 0,
@@ -181,8 +185,11 @@ mod tests {
         assert_eq!(agent_status(&poor, Some(&p), 0), AgentStatus::Unverified);
         let frozen = AgentRow { frozen: true, ..a.clone() };
         assert_eq!(agent_status(&frozen, Some(&p), 0), AgentStatus::Frozen);
-        let banned = AgentRow { slashes: 3, frozen: true, ..a.clone() };
+        let banned = AgentRow { strikes: 3, frozen: true, banned: true, ..a.clone() };
         assert_eq!(agent_status(&banned, Some(&p), 0), AgentStatus::Banned);
+        // Struck once and now under the minimum: FROZEN, not UNVERIFIED (the vault's rule).
+        let struck_poor = AgentRow { strikes: 1, stake: Usdc::whole(19), ..a.clone() };
+        assert_eq!(agent_status(&struck_poor, Some(&p), 0), AgentStatus::Frozen);
         assert_eq!(agent_status(&a, None, 0), AgentStatus::Provisional);
     }
 
@@ -192,12 +199,12 @@ mod tests {
         assert_eq!(reputation_score(&a, AgentStatus::Established), 100);
         let half = AgentRow { claims: 4, completions: 2, ..a.clone() };
         assert_eq!(reputation_score(&half, AgentStatus::Provisional), 50);
-        let slashed = AgentRow { claims: 4, completions: 3, slashes: 1, ..a.clone() };
+        let slashed = AgentRow { claims: 4, completions: 3, strikes: 1, ..a.clone() };
         assert_eq!(reputation_score(&slashed, AgentStatus::Frozen), 37);
         let never = AgentRow { claims: 0, completions: 0, ..a.clone() };
         assert_eq!(reputation_score(&never, AgentStatus::Provisional), 0);
         assert_eq!(reputation_score(&a, AgentStatus::Banned), 0);
-        let many = AgentRow { slashes: 200, ..a };
+        let many = AgentRow { strikes: 200, ..a };
         assert_eq!(reputation_score(&many, AgentStatus::Frozen), 0);
     }
 
@@ -220,6 +227,14 @@ mod tests {
             max_revisions: 3,
             claim_timeout: 1,
             review_period: 1,
+            dispute_window: 1,
+            ruling_period: 1,
+            arbitrator: Address::repeat_byte(0xab),
+            required_stake: Usdc::whole(20),
+            terms_version: 1,
+            settled: false,
+            rejection: None,
+            dispute: None,
             funded: true,
             claimed_at: None,
             submitted_at: None,
@@ -241,28 +256,27 @@ mod tests {
         assert!(facts(&run, &a, false, 10_000).is_empty());
         assert_eq!(facts(&run, &a, false, 10_001), [ClaimReason::RunPastDeadline]);
         let claimed = RunRow { state: RunState::Claimed, ..run.clone() };
-        let banned = AgentRow { slashes: 3, frozen: true, stake: Usdc::ZERO, ..a.clone() };
+        let banned =
+            AgentRow { strikes: 3, frozen: true, banned: true, stake: Usdc::ZERO, ..a.clone() };
         assert_eq!(
             facts(&claimed, &banned, true, 0),
             [
                 ClaimReason::RunNotOpen,
                 ClaimReason::AgentBanned,
                 ClaimReason::InsufficientStake,
-                ClaimReason::AgentSlashedOnRun
+                ClaimReason::AgentSlashedOnRun,
+                ClaimReason::InsufficientFreeStake,
             ]
         );
+        // One 20 USDC stake backs one 20 USDC claim at a time; the arbitrator may not claim.
+        let busy = AgentRow { stake: Usdc::whole(30), reserved: Usdc::whole(20), ..a.clone() };
+        assert_eq!(facts(&run, &busy, false, 0), [ClaimReason::InsufficientFreeStake]);
+        let judge = AgentRow { wallet: run.arbitrator, ..a.clone() };
+        assert_eq!(facts(&run, &judge, false, 0), [ClaimReason::AgentIsArbitrator]);
         let poster = AgentRow { wallet: run.poster, frozen: true, ..a };
         assert_eq!(
             facts(&run, &poster, false, 0),
             [ClaimReason::AgentFrozen, ClaimReason::AgentIsPoster]
         );
-        let stake = run_stake(
-            &RunRow { agent_id: Some(AgentId(1)), ..run.clone() },
-            Some(Usdc::whole(5)),
-            Some(Usdc::whole(3)),
-            Some(&p),
-        );
-        assert_eq!(stake, Usdc::whole(8));
-        assert_eq!(run_stake(&run, None, None, Some(&p)), Usdc::whole(20));
     }
 }

@@ -19,6 +19,8 @@ pub enum RunStateName {
     Rejected,
     Cancelled,
     Expired,
+    Disputed,
+    Resolved,
 }
 
 impl From<runs_primitives::RunState> for RunStateName {
@@ -35,6 +37,8 @@ impl From<runs_primitives::RunState> for RunStateName {
             S::Rejected => Self::Rejected,
             S::Cancelled => Self::Cancelled,
             S::Expired => Self::Expired,
+            S::Disputed => Self::Disputed,
+            S::Resolved => Self::Resolved,
         }
     }
 }
@@ -92,9 +96,8 @@ pub struct Run {
     pub claimed_by: Option<u64>,
     /// That agent's wallet.
     pub claimed_by_wallet: Option<String>,
-    /// What backs the run (base units): with an agent on record, what a slash would take from it
-    /// now (the minimum stake capped at its active + pending stake); otherwise the minimum stake
-    /// an agent must hold to claim.
+    /// What backs the run (base units): what the current claim reserved of the agent's stake,
+    /// else what a claim would reserve. Both are the run's `requiredStake` in protocol v2.
     #[schema(example = "20000000")]
     pub stake: String,
     /// The last submitted deliverable URI.
@@ -111,6 +114,117 @@ pub struct Run {
     pub created_at: String,
     /// Block time of its last change.
     pub updated_at: String,
+    /// Stake a claim reserves, and the poster's rejection bond (base units).
+    #[schema(example = "20000000")]
+    pub required_stake: String,
+    /// Who rules on a dispute of this run.
+    pub arbitrator: String,
+    /// Seconds from a claim or revision request to the submission.
+    pub claim_timeout: u32,
+    /// Seconds from a submission to the poster's decision.
+    pub review_period: u32,
+    /// Seconds from a rejection in which the agent may dispute it.
+    pub dispute_window: u32,
+    /// Seconds from a dispute in which the arbitrator may rule.
+    pub ruling_period: u32,
+    /// The terms version the run was created with.
+    pub terms_version: u64,
+    /// Whether the run's money is paid out (a REJECTED run only once the rejection is final).
+    pub settled: bool,
+    /// While an agent owes a submission: the end of its claim timeout (after it, only a slash).
+    pub claim_timeout_ends_at: Option<String>,
+    /// While SUBMITTED: the end of the review period (after it, anyone may approve on timeout).
+    pub review_ends_at: Option<String>,
+    /// The poster's rejection, once rejected.
+    pub rejection: Option<RunRejection>,
+    /// The agent's dispute of the rejection, once disputed.
+    pub dispute: Option<RunDispute>,
+}
+
+/// A poster's rejection of a run.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRejection {
+    /// Why.
+    #[serde(rename = "reasonURI")]
+    pub reason_uri: String,
+    /// The bond the poster posted (base units).
+    pub bond: String,
+    /// When.
+    pub rejected_at: String,
+    /// The end of the agent's dispute window.
+    pub window_ends_at: String,
+    /// When the rejection became final (reward + fee + bond to the poster), if it did.
+    pub finalized_at: Option<String>,
+    /// Whether the agent accepted it (false: finalized by anyone after the window).
+    pub accepted_by_agent: bool,
+}
+
+/// One piece of evidence in a dispute.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    /// Who gave it (the agent's wallet or the poster).
+    pub by: String,
+    /// The evidence.
+    pub uri: String,
+    /// When.
+    pub at: String,
+}
+
+/// An agent's dispute of a rejection, and how it ended.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunDispute {
+    /// The agent's case first, then every piece of evidence either side added (in a list of
+    /// runs only the case; `GET /api/runs/{id}` lists all).
+    pub evidence: Vec<Evidence>,
+    /// When the agent disputed.
+    pub disputed_at: String,
+    /// The end of the ruling period (after it, anyone may settle 50/50).
+    pub ruling_deadline: String,
+    /// The agent's share of reward and fee in basis points, once ruled.
+    pub agent_share_bps: Option<u16>,
+    /// Whether a strike was counted, once ruled.
+    pub strike: Option<bool>,
+    /// Whether it ended by default (a silent arbitrator), once ended.
+    pub by_default: Option<bool>,
+    /// Whether the poster conceded (approved the disputed run), once ended.
+    pub conceded: Option<bool>,
+    /// When it ended.
+    pub resolved_at: Option<String>,
+    /// Paid to the agent from the reward (base units), once ended.
+    pub to_agent: Option<String>,
+    /// Paid back to the poster from reward + fee (base units), once ended.
+    pub to_poster: Option<String>,
+    /// The agent's reservation paid to the poster (base units), once ended.
+    pub stake_forfeited: Option<String>,
+}
+
+/// What an arbitrator has ruled (`GET /api/arbitrators/{address}`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Arbitrator {
+    /// The arbitrator.
+    pub address: String,
+    /// Disputes brought before it.
+    pub disputes: u64,
+    /// Disputes still waiting for a ruling.
+    pub pending: u64,
+    /// Disputes it ruled on within the ruling period.
+    pub rulings: u64,
+    /// Disputes that ended by default because it stayed silent.
+    pub defaults: u64,
+    /// Disputes the poster conceded before a ruling.
+    pub conceded: u64,
+    /// Rulings of at least 50% for the agent.
+    pub ruled_for_agent: u64,
+    /// Average seconds from dispute to ruling, over its rulings (null without rulings).
+    pub average_ruling_delay: Option<u64>,
+    /// The disputed runs, by id.
+    pub run_ids: Vec<u64>,
+    /// The last indexed block the data reflects.
+    pub indexed_block: u64,
 }
 
 /// One contract event of a run's history.
@@ -182,10 +296,12 @@ pub struct EligibilityAgent {
     pub id: u64,
     /// Its status at the indexed block.
     pub status: AgentStatusName,
-    /// Its active stake (base units).
+    /// Its stake (base units).
     pub staked_amount: String,
-    /// Whether the active stake is at least the minimum.
+    /// Whether the stake is at least the minimum.
     pub has_min_stake: bool,
+    /// Its free stake: stake minus what its live claims reserve (base units).
+    pub free_stake: String,
 }
 
 /// The run part of an eligibility answer.
@@ -198,6 +314,8 @@ pub struct EligibilityRun {
     pub state: RunStateName,
     /// Its reward (base units).
     pub reward: String,
+    /// What a claim reserves of the agent's stake (base units).
+    pub required_stake: String,
 }
 
 /// `GET /api/runs/{id}/claim-eligibility`.
@@ -208,7 +326,8 @@ pub struct Eligibility {
     pub eligible: bool,
     /// The failed rules, as `RunEscrow.canClaim` reports them: `RUN_NOT_OPEN`,
     /// `RUN_PAST_DEADLINE`, `AGENT_FROZEN`, `AGENT_BANNED`, `INSUFFICIENT_STAKE`,
-    /// `AGENT_IS_POSTER`, `CLAIMS_PAUSED`, `AGENT_SLASHED_ON_RUN`.
+    /// `AGENT_IS_POSTER`, `CLAIMS_PAUSED`, `AGENT_SLASHED_ON_RUN`, `INSUFFICIENT_FREE_STAKE`,
+    /// `AGENT_IS_ARBITRATOR`.
     pub reasons: Vec<String>,
     /// The agent.
     pub agent: EligibilityAgent,
@@ -260,15 +379,21 @@ pub struct ClaimResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Reputation {
-    /// `floor(100 × completions / totalClaimed / 2^slashes)`; 0 if banned or never claimed.
+    /// `floor(100 × completions / totalClaimed / 2^strikes)`; 0 if banned or never claimed.
     #[schema(minimum = 0, maximum = 100)]
     pub score: u8,
-    /// Runs approved.
+    /// Approvals and won disputes of runs with a reward of at least 1 USDC.
     pub completions: u32,
     /// Runs ever claimed.
     pub total_claimed: u32,
-    /// Reward earned (base units).
+    /// USDC earned from runs (base units).
     pub total_volume: String,
+    /// Rejections that became final.
+    pub rejections: u32,
+    /// Disputes won (rulings of at least 50%, conceded disputes).
+    pub disputes_won: u32,
+    /// Disputes lost (rulings below 50%).
+    pub disputes_lost: u32,
 }
 
 /// An agent.
@@ -283,17 +408,21 @@ pub struct Agent {
     pub metadata_uri: String,
     /// Its status at the indexed block.
     pub status: AgentStatusName,
-    /// Active stake (base units).
+    /// Stake in the vault, free and reserved (base units).
     pub staked_amount: String,
-    /// When its stake first reached the minimum (the ESTABLISHED clock), or null.
+    /// The part of the stake reserved by live claims (base units).
+    pub reserved_stake: String,
+    /// Stake minus reserved: what new claims and unstake requests can use (base units).
+    pub free_stake: String,
+    /// When its stake last reached the minimum (the ESTABLISHED clock), or null.
     pub staked_at: Option<String>,
-    /// Stake requested for withdrawal (base units).
+    /// Stake requested for withdrawal, no longer at risk (base units).
     pub pending_unstake: String,
     /// When the pending stake can be withdrawn.
     pub unstake_ready_at: Option<String>,
     /// Runs claimed and not yet settled.
     pub active_claims: u32,
-    /// Times slashed.
+    /// Strikes: slashes and disputes lost with a strike.
     pub strikes: u32,
     /// Reputation.
     pub reputation: Reputation,
@@ -303,15 +432,17 @@ pub struct Agent {
     pub updated_at: String,
 }
 
-/// One slash of an agent.
+/// One forfeit of an agent's reservation: a slash, an abandon or a lost dispute.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Slash {
-    /// The run it timed out on.
+    /// The run.
     pub run_id: u64,
     /// Stake taken (base units).
     pub amount: String,
-    /// Active stake afterwards (base units).
+    /// Why: `SLASHED`, `ABANDONED`, `DISPUTE_LOST` or `DISPUTE_LOST_STRUCK`.
+    pub outcome: String,
+    /// Stake left afterwards (base units).
     pub stake_after: String,
     /// Strikes afterwards.
     pub strikes: u32,
@@ -330,7 +461,7 @@ pub struct AgentDetail {
     /// The agent.
     #[serde(flatten)]
     pub agent: Agent,
-    /// Its slashes, oldest first.
+    /// Its forfeits (slashes, abandons, lost disputes), oldest first.
     pub slash_history: Vec<Slash>,
 }
 
@@ -354,21 +485,25 @@ pub struct Stake {
     pub agent_id: u64,
     /// Its status at the indexed block.
     pub status: AgentStatusName,
-    /// Active stake (base units).
+    /// Stake in the vault, free and reserved (base units).
     pub staked_amount: String,
+    /// The part reserved by live claims: what their slashes or lost disputes can take (base units).
+    pub reserved_stake: String,
+    /// Stake minus reserved: what new claims and unstake requests can use (base units).
+    pub free_stake: String,
     /// Stake requested for withdrawal (base units).
     pub pending_unstake: String,
     /// When the pending stake can be withdrawn.
     pub unstake_ready_at: Option<String>,
     /// The minimum stake to claim (base units).
     pub min_stake: String,
-    /// Whether the active stake is at least the minimum.
+    /// Whether the stake is at least the minimum.
     pub has_min_stake: bool,
-    /// When the stake first reached the minimum.
+    /// When the stake last reached the minimum.
     pub staked_at: Option<String>,
-    /// Runs claimed and not yet settled (withdrawal waits for 0).
+    /// Runs claimed and not yet settled.
     pub active_claims: u32,
-    /// What one slash would take now (base units).
+    /// What the agent's live claims put at risk: its reserved stake (base units).
     pub slashable: String,
 }
 

@@ -236,6 +236,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(handlers::agents::list_agents))
         .routes(routes!(handlers::agents::get_agent))
         .routes(routes!(handlers::agents::get_stake))
+        .routes(routes!(handlers::arbitrators::get_arbitrator))
         .routes(routes!(handlers::system::health))
         .routes(routes!(handlers::system::ready))
         .routes(routes!(handlers::system::metrics))

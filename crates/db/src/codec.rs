@@ -122,6 +122,14 @@ pub(crate) struct RawRun {
     pub(crate) max_revisions: i64,
     pub(crate) claim_timeout: i64,
     pub(crate) review_period: i64,
+    pub(crate) dispute_window: i64,
+    pub(crate) ruling_period: i64,
+    pub(crate) arbitrator: String,
+    pub(crate) required_stake: String,
+    pub(crate) terms_version: i64,
+    pub(crate) settled: bool,
+    pub(crate) rejection: Option<String>,
+    pub(crate) dispute: Option<String>,
     pub(crate) funded: bool,
     pub(crate) claimed_at: Option<i64>,
     pub(crate) submitted_at: Option<i64>,
@@ -130,6 +138,15 @@ pub(crate) struct RawRun {
     pub(crate) updated_at: i64,
     pub(crate) created_block: i64,
     pub(crate) updated_block: i64,
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    column: &'static str,
+    text: Option<&str>,
+) -> Result<Option<T>> {
+    text.map(|t| serde_json::from_str(t).map_err(|err| corrupt(table, column, err.to_string())))
+        .transpose()
 }
 
 fn opt_int(column: &'static str, value: Option<u64>) -> Result<Option<i64>> {
@@ -161,6 +178,14 @@ impl RawRun {
             max_revisions: i64::from(run.max_revisions),
             claim_timeout: i64::from(run.claim_timeout),
             review_period: i64::from(run.review_period),
+            dispute_window: i64::from(run.dispute_window),
+            ruling_period: i64::from(run.ruling_period),
+            arbitrator: addr_text(run.arbitrator),
+            required_stake: amount_text(run.required_stake),
+            terms_version: int("runs.terms_version", run.terms_version)?,
+            settled: run.settled,
+            rejection: run.rejection.as_ref().map(serde_json::to_string).transpose()?,
+            dispute: run.dispute.as_ref().map(serde_json::to_string).transpose()?,
             funded: run.funded,
             claimed_at: opt_int("runs.claimed_at", run.claimed_at)?,
             submitted_at: opt_int("runs.submitted_at", run.submitted_at)?,
@@ -196,6 +221,14 @@ impl RawRun {
             max_revisions: uint(T, "max_revisions", self.max_revisions)?,
             claim_timeout: uint(T, "claim_timeout", self.claim_timeout)?,
             review_period: uint(T, "review_period", self.review_period)?,
+            dispute_window: uint(T, "dispute_window", self.dispute_window)?,
+            ruling_period: uint(T, "ruling_period", self.ruling_period)?,
+            arbitrator: parse_addr(T, "arbitrator", &self.arbitrator)?,
+            required_stake: parse_amount(T, "required_stake", &self.required_stake)?,
+            terms_version: uint(T, "terms_version", self.terms_version)?,
+            settled: self.settled,
+            rejection: json_column(T, "rejection", self.rejection.as_deref())?,
+            dispute: json_column(T, "dispute", self.dispute.as_deref())?,
             funded: self.funded,
             claimed_at: opt_uint(T, "claimed_at", self.claimed_at)?,
             submitted_at: opt_uint(T, "submitted_at", self.submitted_at)?,
@@ -215,11 +248,16 @@ pub(crate) struct RawAgent {
     pub(crate) wallet: String,
     pub(crate) metadata_uri: String,
     pub(crate) stake: String,
+    pub(crate) reserved: String,
     pub(crate) pending_unstake: String,
     pub(crate) unstake_ready_at: Option<i64>,
     pub(crate) staked_since: Option<i64>,
     pub(crate) frozen: bool,
-    pub(crate) slashes: i64,
+    pub(crate) banned: bool,
+    pub(crate) strikes: i64,
+    pub(crate) rejections: i64,
+    pub(crate) disputes_won: i64,
+    pub(crate) disputes_lost: i64,
     pub(crate) claims: i64,
     pub(crate) completions: i64,
     pub(crate) active_claims: i64,
@@ -238,11 +276,16 @@ impl RawAgent {
             wallet: addr_text(agent.wallet),
             metadata_uri: agent.metadata_uri.clone(),
             stake: amount_text(agent.stake),
+            reserved: amount_text(agent.reserved),
             pending_unstake: amount_text(agent.pending_unstake),
             unstake_ready_at: opt_int("agents.unstake_ready_at", agent.unstake_ready_at)?,
             staked_since: opt_int("agents.staked_since", agent.staked_since)?,
             frozen: agent.frozen,
-            slashes: i64::from(agent.slashes),
+            banned: agent.banned,
+            strikes: i64::from(agent.strikes),
+            rejections: i64::from(agent.rejections),
+            disputes_won: i64::from(agent.disputes_won),
+            disputes_lost: i64::from(agent.disputes_lost),
             claims: i64::from(agent.claims),
             completions: i64::from(agent.completions),
             active_claims: i64::from(agent.active_claims),
@@ -262,11 +305,16 @@ impl RawAgent {
             wallet: parse_addr(T, "wallet", &self.wallet)?,
             metadata_uri: self.metadata_uri.clone(),
             stake: parse_amount(T, "stake", &self.stake)?,
+            reserved: parse_amount(T, "reserved", &self.reserved)?,
             pending_unstake: parse_amount(T, "pending_unstake", &self.pending_unstake)?,
             unstake_ready_at: opt_uint(T, "unstake_ready_at", self.unstake_ready_at)?,
             staked_since: opt_uint(T, "staked_since", self.staked_since)?,
             frozen: self.frozen,
-            slashes: uint(T, "slashes", self.slashes)?,
+            banned: self.banned,
+            strikes: uint(T, "strikes", self.strikes)?,
+            rejections: uint(T, "rejections", self.rejections)?,
+            disputes_won: uint(T, "disputes_won", self.disputes_won)?,
+            disputes_lost: uint(T, "disputes_lost", self.disputes_lost)?,
             claims: uint(T, "claims", self.claims)?,
             completions: uint(T, "completions", self.completions)?,
             active_claims: uint(T, "active_claims", self.active_claims)?,
@@ -296,11 +344,16 @@ pub(crate) struct RawParams {
     pub(crate) established_age: i64,
     pub(crate) treasury: Option<String>,
     pub(crate) paused: bool,
+    pub(crate) terms_version: i64,
+    pub(crate) dispute_window: i64,
+    pub(crate) ruling_period: i64,
+    pub(crate) arbitrator: Option<String>,
+    pub(crate) staking_paused: bool,
 }
 
 impl RawParams {
-    pub(crate) fn encode(p: &ChainParams) -> Self {
-        Self {
+    pub(crate) fn encode(p: &ChainParams) -> Result<Self> {
+        Ok(Self {
             fee_bps: i64::from(p.fee_bps),
             claim_timeout: i64::from(p.claim_timeout),
             review_period: i64::from(p.review_period),
@@ -311,7 +364,12 @@ impl RawParams {
             established_age: i64::from(p.established_age),
             treasury: p.treasury.map(addr_text),
             paused: p.paused,
-        }
+            terms_version: int("chain_params.terms_version", p.terms_version)?,
+            dispute_window: i64::from(p.dispute_window),
+            ruling_period: i64::from(p.ruling_period),
+            arbitrator: p.arbitrator.map(addr_text),
+            staking_paused: p.staking_paused,
+        })
     }
 
     pub(crate) fn decode(&self) -> Result<ChainParams> {
@@ -331,6 +389,15 @@ impl RawParams {
             established_age: uint(T, "established_age", self.established_age)?,
             treasury: self.treasury.as_deref().map(|t| parse_addr(T, "treasury", t)).transpose()?,
             paused: self.paused,
+            terms_version: uint(T, "terms_version", self.terms_version)?,
+            dispute_window: uint(T, "dispute_window", self.dispute_window)?,
+            ruling_period: uint(T, "ruling_period", self.ruling_period)?,
+            arbitrator: self
+                .arbitrator
+                .as_deref()
+                .map(|a| parse_addr(T, "arbitrator", a))
+                .transpose()?,
+            staking_paused: self.staking_paused,
         })
     }
 }

@@ -33,6 +33,7 @@
 //! SQLite (so that text order is numeric order), never floats.
 
 mod codec;
+mod columns;
 mod error;
 mod lock;
 mod ops;
@@ -47,7 +48,7 @@ mod store;
 pub use error::{Error, Result};
 pub use lock::WriterLock;
 pub use rows::{
-    AgentRow, BlockRef, ChainParams, CommitStats, CreditRow, RangeCommit, RollbackStats, RunRow,
-    Snapshot,
+    AgentRow, BlockRef, ChainParams, CommitStats, CreditRow, Dispute, RangeCommit, Rejection,
+    RollbackStats, Ruling, RunRow, Snapshot,
 };
 pub use store::{Backend, DEFAULT_SQLITE_PATH, Store};

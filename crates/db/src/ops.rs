@@ -16,16 +16,10 @@ pub(crate) enum Keys<'a, T> {
     Only(&'a [T]),
 }
 
-/// Column lists shared by both backends' statements.
+/// Column lists shared by both backends' statements (the derived tables' are in
+/// [`crate::columns`]).
 pub(crate) const EVENT_COLUMNS: &str = "chain_id, block_number, block_hash, block_timestamp, \
      tx_hash, log_index, address, kind, run_id, agent_id, payload";
-pub(crate) const RUN_COLUMNS: &str = "chain_id, run_id, poster, spec_uri, reward, fee, deadline, \
-     state, agent_id, agent_wallet, deliverable_uri, revision_count, max_revisions, claim_timeout, \
-     review_period, funded, claimed_at, submitted_at, timer_start, created_at, updated_at, \
-     created_block, updated_block";
-pub(crate) const AGENT_COLUMNS: &str = "chain_id, agent_id, wallet, metadata_uri, stake, \
-     pending_unstake, unstake_ready_at, staked_since, frozen, slashes, claims, completions, \
-     active_claims, volume, last_status, registered_at, updated_at, registered_block, updated_block";
 pub(crate) const CREDIT_COLUMNS: &str = "chain_id, account, amount";
 pub(crate) const BLOCK_COLUMNS: &str = "chain_id, number, hash, parent_hash, timestamp";
 

@@ -1,11 +1,14 @@
 //! Postgres statements: bulk writes bind one array per column and `UNNEST` them, so a range of
 //! any size is one statement per table; amounts travel as text and are cast to `NUMERIC(78,0)`.
 
-use sqlx::PgConnection;
+// Statement texts built at run time are made only of the static column names in
+// `crate::columns`: no input reaches them, hence `AssertSqlSafe`.
+use sqlx::{AssertSqlSafe, PgConnection};
 
 use crate::{
     Result,
     codec::{RawAgent, RawBlock, RawCredit, RawEvent, RawParams, RawRun},
+    columns::{AGENTS, Kind, RUNS, Table},
     ops::{Keys, Ops},
 };
 
@@ -112,58 +115,19 @@ impl Ops for PgOps<'_> {
     }
 
     async fn load_runs(&mut self, chain: i64, ids: Keys<'_, i64>) -> Result<Vec<RawRun>> {
-        let query = match ids {
-            Keys::All => sqlx::query_as(
-                "SELECT run_id, poster, spec_uri, reward::text AS reward, fee::text AS fee, \
-                     deadline, state, agent_id, agent_wallet, deliverable_uri, revision_count, \
-                     max_revisions, claim_timeout, review_period, funded, claimed_at, \
-                     submitted_at, timer_start, created_at, updated_at, created_block, \
-                     updated_block \
-                 FROM runs WHERE chain_id = $1 ORDER BY run_id",
-            )
-            .bind(chain),
-            Keys::Only(ids) => sqlx::query_as(
-                "SELECT run_id, poster, spec_uri, reward::text AS reward, fee::text AS fee, \
-                     deadline, state, agent_id, agent_wallet, deliverable_uri, revision_count, \
-                     max_revisions, claim_timeout, review_period, funded, claimed_at, \
-                     submitted_at, timer_start, created_at, updated_at, created_block, \
-                     updated_block \
-                 FROM runs WHERE chain_id = $1 AND run_id = ANY($2)",
-            )
-            .bind(chain)
-            .bind(ids),
-        };
-        Ok(query.fetch_all(&mut *self.0).await?)
+        load(&mut *self.0, chain, &RUNS, ids).await
     }
 
     async fn load_agents(&mut self, chain: i64, ids: Keys<'_, i64>) -> Result<Vec<RawAgent>> {
-        let query = match ids {
-            Keys::All => sqlx::query_as(
-                "SELECT agent_id, wallet, metadata_uri, stake::text AS stake, \
-                     pending_unstake::text AS pending_unstake, unstake_ready_at, staked_since, \
-                     frozen, slashes, claims, completions, active_claims, volume::text AS volume, \
-                     last_status, registered_at, updated_at, registered_block, updated_block \
-                 FROM agents WHERE chain_id = $1 ORDER BY agent_id",
-            )
-            .bind(chain),
-            Keys::Only(ids) => sqlx::query_as(
-                "SELECT agent_id, wallet, metadata_uri, stake::text AS stake, \
-                     pending_unstake::text AS pending_unstake, unstake_ready_at, staked_since, \
-                     frozen, slashes, claims, completions, active_claims, volume::text AS volume, \
-                     last_status, registered_at, updated_at, registered_block, updated_block \
-                 FROM agents WHERE chain_id = $1 AND agent_id = ANY($2)",
-            )
-            .bind(chain)
-            .bind(ids),
-        };
-        Ok(query.fetch_all(&mut *self.0).await?)
+        load(&mut *self.0, chain, &AGENTS, ids).await
     }
 
     async fn load_params(&mut self, chain: i64) -> Result<Option<RawParams>> {
         Ok(sqlx::query_as(
             "SELECT fee_bps, claim_timeout, review_period, min_stake::text AS min_stake, \
                  unstake_cooldown, strikes_to_ban, established_completions, established_age, \
-                 treasury, paused \
+                 treasury, paused, terms_version, dispute_window, ruling_period, arbitrator, \
+                 staking_paused \
              FROM chain_params WHERE chain_id = $1",
         )
         .bind(chain)
@@ -193,123 +157,11 @@ impl Ops for PgOps<'_> {
     }
 
     async fn upsert_runs(&mut self, chain: i64, rows: &[RawRun]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        sqlx::query(
-            "INSERT INTO runs (chain_id, run_id, poster, spec_uri, reward, fee, deadline, state, \
-                 agent_id, agent_wallet, deliverable_uri, revision_count, max_revisions, \
-                 claim_timeout, review_period, funded, claimed_at, submitted_at, timer_start, \
-                 created_at, updated_at, created_block, updated_block) \
-             SELECT $1, t.run_id, t.poster, t.spec_uri, t.reward::numeric, t.fee::numeric, \
-                 t.deadline, t.state, t.agent_id, t.agent_wallet, t.deliverable_uri, \
-                 t.revision_count, t.max_revisions, t.claim_timeout, t.review_period, t.funded, \
-                 t.claimed_at, t.submitted_at, t.timer_start, t.created_at, t.updated_at, \
-                 t.created_block, t.updated_block \
-             FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                 $7::bigint[], $8::text[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], \
-                 $13::bigint[], $14::bigint[], $15::bigint[], $16::bool[], $17::bigint[], \
-                 $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[], \
-                 $23::bigint[]) \
-                 AS t(run_id, poster, spec_uri, reward, fee, deadline, state, agent_id, \
-                 agent_wallet, deliverable_uri, revision_count, max_revisions, claim_timeout, \
-                 review_period, funded, claimed_at, submitted_at, timer_start, created_at, \
-                 updated_at, created_block, updated_block) \
-             ON CONFLICT (chain_id, run_id) DO UPDATE SET \
-                 poster = EXCLUDED.poster, spec_uri = EXCLUDED.spec_uri, \
-                 reward = EXCLUDED.reward, fee = EXCLUDED.fee, deadline = EXCLUDED.deadline, \
-                 state = EXCLUDED.state, agent_id = EXCLUDED.agent_id, \
-                 agent_wallet = EXCLUDED.agent_wallet, deliverable_uri = EXCLUDED.deliverable_uri, \
-                 revision_count = EXCLUDED.revision_count, max_revisions = EXCLUDED.max_revisions, \
-                 claim_timeout = EXCLUDED.claim_timeout, review_period = EXCLUDED.review_period, \
-                 funded = EXCLUDED.funded, claimed_at = EXCLUDED.claimed_at, \
-                 submitted_at = EXCLUDED.submitted_at, timer_start = EXCLUDED.timer_start, \
-                 created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, \
-                 created_block = EXCLUDED.created_block, updated_block = EXCLUDED.updated_block",
-        )
-        .bind(chain)
-        .bind(rows.iter().map(|r| r.run_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.poster.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.spec_uri.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.reward.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.fee.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.deadline).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.state.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.agent_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.agent_wallet.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.deliverable_uri.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.revision_count).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.max_revisions).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.claim_timeout).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.review_period).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.funded).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.claimed_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.submitted_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.timer_start).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.created_block).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.updated_block).collect::<Vec<_>>())
-        .execute(&mut *self.0)
-        .await?;
-        Ok(())
+        upsert(&mut *self.0, chain, &RUNS, rows).await
     }
 
     async fn upsert_agents(&mut self, chain: i64, rows: &[RawAgent]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        sqlx::query(
-            "INSERT INTO agents (chain_id, agent_id, wallet, metadata_uri, stake, \
-                 pending_unstake, unstake_ready_at, staked_since, frozen, slashes, claims, \
-                 completions, active_claims, volume, last_status, registered_at, updated_at, \
-                 registered_block, updated_block) \
-             SELECT $1, t.agent_id, t.wallet, t.metadata_uri, t.stake::numeric, \
-                 t.pending_unstake::numeric, t.unstake_ready_at, t.staked_since, t.frozen, \
-                 t.slashes, t.claims, t.completions, t.active_claims, t.volume::numeric, \
-                 t.last_status, t.registered_at, t.updated_at, t.registered_block, \
-                 t.updated_block \
-             FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                 $7::bigint[], $8::bigint[], $9::bool[], $10::bigint[], $11::bigint[], \
-                 $12::bigint[], $13::bigint[], $14::text[], $15::text[], $16::bigint[], \
-                 $17::bigint[], $18::bigint[], $19::bigint[]) \
-                 AS t(agent_id, wallet, metadata_uri, stake, pending_unstake, unstake_ready_at, \
-                 staked_since, frozen, slashes, claims, completions, active_claims, volume, \
-                 last_status, registered_at, updated_at, registered_block, updated_block) \
-             ON CONFLICT (chain_id, agent_id) DO UPDATE SET \
-                 wallet = EXCLUDED.wallet, metadata_uri = EXCLUDED.metadata_uri, \
-                 stake = EXCLUDED.stake, pending_unstake = EXCLUDED.pending_unstake, \
-                 unstake_ready_at = EXCLUDED.unstake_ready_at, \
-                 staked_since = EXCLUDED.staked_since, frozen = EXCLUDED.frozen, \
-                 slashes = EXCLUDED.slashes, claims = EXCLUDED.claims, \
-                 completions = EXCLUDED.completions, active_claims = EXCLUDED.active_claims, \
-                 volume = EXCLUDED.volume, last_status = EXCLUDED.last_status, \
-                 registered_at = EXCLUDED.registered_at, updated_at = EXCLUDED.updated_at, \
-                 registered_block = EXCLUDED.registered_block, \
-                 updated_block = EXCLUDED.updated_block",
-        )
-        .bind(chain)
-        .bind(rows.iter().map(|r| r.agent_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.wallet.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.metadata_uri.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.stake.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.pending_unstake.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.unstake_ready_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.staked_since).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.frozen).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.slashes).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.claims).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.completions).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.active_claims).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.volume.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.last_status.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.registered_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.registered_block).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.updated_block).collect::<Vec<_>>())
-        .execute(&mut *self.0)
-        .await?;
-        Ok(())
+        upsert(&mut *self.0, chain, &AGENTS, rows).await
     }
 
     async fn set_params(&mut self, chain: i64, params: Option<&RawParams>) -> Result<()> {
@@ -323,8 +175,10 @@ impl Ops for PgOps<'_> {
         sqlx::query(
             "INSERT INTO chain_params (chain_id, fee_bps, claim_timeout, review_period, \
                  min_stake, unstake_cooldown, strikes_to_ban, established_completions, \
-                 established_age, treasury, paused) \
-             VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11) \
+                 established_age, treasury, paused, terms_version, dispute_window, ruling_period, \
+                 arbitrator, staking_paused) \
+             VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                 $16) \
              ON CONFLICT (chain_id) DO UPDATE SET \
                  fee_bps = EXCLUDED.fee_bps, claim_timeout = EXCLUDED.claim_timeout, \
                  review_period = EXCLUDED.review_period, min_stake = EXCLUDED.min_stake, \
@@ -332,7 +186,9 @@ impl Ops for PgOps<'_> {
                  strikes_to_ban = EXCLUDED.strikes_to_ban, \
                  established_completions = EXCLUDED.established_completions, \
                  established_age = EXCLUDED.established_age, treasury = EXCLUDED.treasury, \
-                 paused = EXCLUDED.paused",
+                 paused = EXCLUDED.paused, terms_version = EXCLUDED.terms_version, \
+                 dispute_window = EXCLUDED.dispute_window, ruling_period = EXCLUDED.ruling_period, \
+                 arbitrator = EXCLUDED.arbitrator, staking_paused = EXCLUDED.staking_paused",
         )
         .bind(chain)
         .bind(p.fee_bps)
@@ -345,6 +201,11 @@ impl Ops for PgOps<'_> {
         .bind(p.established_age)
         .bind(&p.treasury)
         .bind(p.paused)
+        .bind(p.terms_version)
+        .bind(p.dispute_window)
+        .bind(p.ruling_period)
+        .bind(&p.arbitrator)
+        .bind(p.staking_paused)
         .execute(&mut *self.0)
         .await?;
         Ok(())
@@ -463,4 +324,79 @@ impl Ops for PgOps<'_> {
         .await?;
         Ok(())
     }
+}
+
+/// Loads rows of a derived table, all of the chain's (by key) or only `ids`.
+async fn load<R>(
+    conn: &mut PgConnection,
+    chain: i64,
+    table: &Table<R>,
+    ids: Keys<'_, i64>,
+) -> Result<Vec<R>>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let select = table.select_list(true);
+    Ok(match ids {
+        Keys::All => {
+            let sql = format!(
+                "SELECT {select} FROM {} WHERE chain_id = $1 ORDER BY {}",
+                table.name, table.key
+            );
+            sqlx::query_as(AssertSqlSafe(sql)).bind(chain).fetch_all(conn).await?
+        }
+        Keys::Only(ids) => {
+            let sql = format!(
+                "SELECT {select} FROM {} WHERE chain_id = $1 AND {} = ANY($2)",
+                table.name, table.key
+            );
+            sqlx::query_as(AssertSqlSafe(sql)).bind(chain).bind(ids).fetch_all(conn).await?
+        }
+    })
+}
+
+/// Inserts or replaces rows of a derived table in one statement: one array per column, zipped
+/// by `UNNEST`.
+async fn upsert<R>(
+    conn: &mut PgConnection,
+    chain: i64,
+    table: &Table<R>,
+    rows: &[R],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut arrays = Vec::with_capacity(table.columns.len());
+    let mut values = Vec::with_capacity(table.columns.len());
+    for (i, column) in table.columns.iter().enumerate() {
+        let (array, cast) = match column.kind {
+            Kind::Int => ("bigint[]", ""),
+            Kind::Text => ("text[]", ""),
+            Kind::Amount => ("text[]", "::numeric"),
+            Kind::Bool => ("bool[]", ""),
+        };
+        arrays.push(format!("${}::{array}", i + 2));
+        values.push(format!("t.{}{cast}", column.name));
+    }
+    let names = table.names();
+    let sql = format!(
+        "INSERT INTO {} (chain_id, {names}) SELECT $1, {} FROM UNNEST({}) AS t({names}){}",
+        table.name,
+        values.join(", "),
+        arrays.join(", "),
+        table.on_conflict_update(),
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(chain);
+    for column in table.columns {
+        let get = column.get;
+        query = match column.kind {
+            Kind::Int => query.bind(rows.iter().map(|r| get(r).into_int()).collect::<Vec<_>>()),
+            Kind::Text | Kind::Amount => {
+                query.bind(rows.iter().map(|r| get(r).into_text()).collect::<Vec<_>>())
+            }
+            Kind::Bool => query.bind(rows.iter().map(|r| get(r).into_bool()).collect::<Vec<_>>()),
+        };
+    }
+    query.execute(conn).await?;
+    Ok(())
 }

@@ -9,11 +9,14 @@
 //! planner sees concrete predicates and uses the `runs_*_idx` indexes.
 
 use runs_primitives::{AgentId, ChainEvent, RunId, RunState, Usdc};
+use std::sync::LazyLock;
+
 use sqlx::{QueryBuilder, pool::PoolConnection};
 
 use crate::{
     AgentRow, BlockRef, ChainParams, Result, RunRow,
     codec::{RawAgent, RawBlock, RawEvent, RawParams, RawRun, addr_text, amount_text, int, uint},
+    columns::{AGENTS, RUNS},
     readpool::PgReadConn,
 };
 
@@ -115,49 +118,58 @@ struct Dialect {
     /// Appended to a bound amount (Postgres compares `NUMERIC`, SQLite padded text).
     numeric: &'static str,
     /// The select list of a run joined with its agent's stake (`FROM RUN_FROM`).
-    run_columns: &'static str,
+    run_columns: &'static LazyLock<String>,
     run_count: &'static str,
-    agent_select: &'static str,
+    agent_select: &'static LazyLock<String>,
     event_select: &'static str,
     params_select: &'static str,
 }
 
+/// The run columns of [`crate::columns::RUNS`] plus the claiming agent's stake.
+fn run_view_columns(postgres: bool) -> String {
+    let amount = |column: &str| {
+        if postgres { format!("a.{column}::text") } else { format!("a.{column}") }
+    };
+    format!(
+        "{}, {} AS agent_stake, {} AS agent_pending",
+        RUNS.qualified_select_list("r.", postgres),
+        amount("stake"),
+        amount("pending_unstake"),
+    )
+}
+
+fn agent_select(postgres: bool) -> String {
+    format!("SELECT {} FROM agents WHERE chain_id = ", AGENTS.select_list(postgres))
+}
+
+static PG_RUN_COLUMNS: LazyLock<String> = LazyLock::new(|| run_view_columns(true));
+static SQLITE_RUN_COLUMNS: LazyLock<String> = LazyLock::new(|| run_view_columns(false));
+static PG_AGENT_SELECT: LazyLock<String> = LazyLock::new(|| agent_select(true));
+static SQLITE_AGENT_SELECT: LazyLock<String> = LazyLock::new(|| agent_select(false));
+
 const PG: Dialect = Dialect {
     numeric: "::numeric",
-    run_columns: "r.run_id, r.poster, r.spec_uri, r.reward::text AS reward, \
-         r.fee::text AS fee, r.deadline, r.state, r.agent_id, r.agent_wallet, r.deliverable_uri, \
-         r.revision_count, r.max_revisions, r.claim_timeout, r.review_period, r.funded, \
-         r.claimed_at, r.submitted_at, r.timer_start, r.created_at, r.updated_at, \
-         r.created_block, r.updated_block, a.stake::text AS agent_stake, \
-         a.pending_unstake::text AS agent_pending",
+    run_columns: &PG_RUN_COLUMNS,
     run_count: "SELECT COUNT(*) FROM runs r WHERE r.chain_id = ",
-    agent_select: "SELECT agent_id, wallet, metadata_uri, stake::text AS stake, \
-         pending_unstake::text AS pending_unstake, unstake_ready_at, staked_since, frozen, \
-         slashes, claims, completions, active_claims, volume::text AS volume, last_status, \
-         registered_at, updated_at, registered_block, updated_block FROM agents WHERE chain_id = ",
+    agent_select: &PG_AGENT_SELECT,
     event_select: "SELECT block_number, block_hash, block_timestamp, tx_hash, log_index, address, \
          kind, run_id, agent_id, payload::text AS payload FROM events WHERE chain_id = ",
     params_select: "SELECT fee_bps, claim_timeout, review_period, min_stake::text AS min_stake, \
          unstake_cooldown, strikes_to_ban, established_completions, established_age, treasury, \
-         paused FROM chain_params WHERE chain_id = ",
+         paused, terms_version, dispute_window, ruling_period, arbitrator, staking_paused \
+         FROM chain_params WHERE chain_id = ",
 };
 
 const SQLITE: Dialect = Dialect {
     numeric: "",
-    run_columns: "r.run_id, r.poster, r.spec_uri, r.reward, r.fee, r.deadline, r.state, \
-         r.agent_id, r.agent_wallet, r.deliverable_uri, r.revision_count, r.max_revisions, \
-         r.claim_timeout, r.review_period, r.funded, r.claimed_at, r.submitted_at, r.timer_start, \
-         r.created_at, r.updated_at, r.created_block, r.updated_block, a.stake AS agent_stake, \
-         a.pending_unstake AS agent_pending",
+    run_columns: &SQLITE_RUN_COLUMNS,
     run_count: "SELECT COUNT(*) FROM runs r WHERE r.chain_id = ",
-    agent_select: "SELECT agent_id, wallet, metadata_uri, stake, pending_unstake, \
-         unstake_ready_at, staked_since, frozen, slashes, claims, completions, active_claims, \
-         volume, last_status, registered_at, updated_at, registered_block, updated_block \
-         FROM agents WHERE chain_id = ",
+    agent_select: &SQLITE_AGENT_SELECT,
     event_select: "SELECT block_number, block_hash, block_timestamp, tx_hash, log_index, address, \
          kind, run_id, agent_id, payload FROM events WHERE chain_id = ",
     params_select: "SELECT fee_bps, claim_timeout, review_period, min_stake, unstake_cooldown, \
-         strikes_to_ban, established_completions, established_age, treasury, paused \
+         strikes_to_ban, established_completions, established_age, treasury, paused, \
+         terms_version, dispute_window, ruling_period, arbitrator, staking_paused \
          FROM chain_params WHERE chain_id = ",
 };
 
@@ -186,7 +198,7 @@ where
         qb.push("(SELECT ").push(column).push(" FROM checkpoint WHERE chain_id = ");
         qb.push_bind(chain).push(") AS ").push(alias).push(", ");
     }
-    qb.push(d.run_columns).push(RUN_FROM).push_bind(chain);
+    qb.push(d.run_columns.as_str()).push(RUN_FROM).push_bind(chain);
 }
 
 /// Run `$body` once per backend with `$conn` the reader's connection, `$db` the sqlx database
@@ -540,7 +552,7 @@ impl Reader {
         let chain = int("chain_id", chain_id)?;
         let offset = int("offset", offset)?;
         let raw: Vec<RawAgent> = on_backend!(self, |conn, Db, d| {
-            let mut qb = QueryBuilder::<Db>::new(d.agent_select);
+            let mut qb = QueryBuilder::<Db>::new(d.agent_select.as_str());
             qb.push_bind(chain)
                 .push(" ORDER BY agent_id LIMIT ")
                 .push_bind(i64::from(limit))
@@ -571,19 +583,37 @@ impl Reader {
         let chain = int("chain_id", chain_id)?;
         let id = int("agents.agent_id", agent_id.get())?;
         let raw: Option<RawAgent> = on_backend!(self, |conn, Db, d| {
-            let mut qb = QueryBuilder::<Db>::new(d.agent_select);
+            let mut qb = QueryBuilder::<Db>::new(d.agent_select.as_str());
             qb.push_bind(chain).push(" AND agent_id = ").push_bind(id);
             qb.build_query_as::<RawAgent>().fetch_optional(conn).await?
         });
         raw.as_ref().map(RawAgent::decode).transpose()
+    }
+
+    /// The disputed runs `arbitrator` rules on (every run with a dispute, resolved or not), by id.
+    pub async fn arbitrator_runs(
+        &mut self,
+        chain_id: u64,
+        arbitrator: runs_primitives::Address,
+    ) -> Result<Vec<RunRow>> {
+        let chain = int("chain_id", chain_id)?;
+        let raw: Vec<RawRunAtHead> = on_backend!(self, |conn, Db, d| {
+            let mut qb = QueryBuilder::<Db>::new("SELECT ");
+            push_run_select(&mut qb, d, chain);
+            qb.push(" AND r.arbitrator = ")
+                .push_bind(addr_text(arbitrator))
+                .push(" AND r.dispute IS NOT NULL ORDER BY r.run_id");
+            qb.build_query_as::<RawRunAtHead>().fetch_all(conn).await?
+        });
+        raw.iter().map(|r| r.view.run.decode()).collect()
     }
 }
 
 /// The agent event kinds the read side lists (a closed set, so the kind is never user text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentEventKind {
-    /// `StakeVault.StakeSlashed`: the agent's slash history.
-    StakeSlashed,
+    /// `StakeVault.StakeForfeited`: the agent's forfeits (slashes, abandons, lost disputes).
+    StakeForfeited,
     /// `StakeVault.Staked`.
     Staked,
 }
@@ -592,7 +622,7 @@ impl AgentEventKind {
     /// The contract event name stored in `events.kind`.
     pub const fn name(self) -> &'static str {
         match self {
-            Self::StakeSlashed => "StakeSlashed",
+            Self::StakeForfeited => "StakeForfeited",
             Self::Staked => "Staked",
         }
     }

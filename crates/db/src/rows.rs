@@ -2,6 +2,7 @@
 //! statistics, and the comparable [`Snapshot`] of everything indexed for one chain.
 
 use runs_primitives::{Address, AgentId, AgentStatus, B256, ChainEvent, RunId, RunState, Usdc};
+use serde::{Deserialize, Serialize};
 
 /// One block of the recent-block window (and the checkpoint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,6 +91,24 @@ pub struct RunRow {
     pub claim_timeout: u32,
     /// Seconds from submission to the poster's decision.
     pub review_period: u32,
+    /// Seconds from a rejection in which the agent may dispute it.
+    pub dispute_window: u32,
+    /// Seconds from a dispute in which the arbitrator may rule.
+    pub ruling_period: u32,
+    /// Who rules on a dispute of this run.
+    pub arbitrator: Address,
+    /// Stake a claim reserves (what a slash, an abandon or a lost dispute takes); also the
+    /// poster's rejection bond.
+    pub required_stake: Usdc,
+    /// The terms version the run was created with.
+    pub terms_version: u64,
+    /// Whether the run's money is paid out (the contract's `settled`): APPROVED, CANCELLED,
+    /// EXPIRED, RESOLVED, and REJECTED once the rejection is final.
+    pub settled: bool,
+    /// The poster's rejection, once rejected (kept after a later approval, as history).
+    pub rejection: Option<Rejection>,
+    /// The agent's dispute of that rejection, once disputed.
+    pub dispute: Option<Dispute>,
     /// Whether the escrow holds reward + fee (set by RunFunded, never cleared: refunds are in the
     /// terminal state).
     pub funded: bool,
@@ -120,23 +139,34 @@ pub struct AgentRow {
     pub metadata_uri: String,
     /// Active stake.
     pub stake: Usdc,
-    /// Stake requested for withdrawal.
+    /// The part of `stake` reserved by live claims.
+    pub reserved: Usdc,
+    /// Stake requested for withdrawal (no longer at risk).
     pub pending_unstake: Usdc,
     /// When the pending stake can be withdrawn.
     pub unstake_ready_at: Option<u64>,
-    /// When the stake first reached the minimum in force at that stake (never reset).
+    /// When the stake last reached the minimum at one of the agent's own stakes; cleared when an
+    /// unstake request or a forfeit takes it below the minimum in force.
     pub staked_since: Option<u64>,
-    /// Frozen by a slash, until a stake brings it back to the minimum.
+    /// Frozen by a strike, until the agent's own stake of at least the minimum.
     pub frozen: bool,
-    /// Times slashed (strikes).
-    pub slashes: u32,
+    /// Banned: its strikes reached the threshold in force at a strike. Latched.
+    pub banned: bool,
+    /// Strikes: slashes and disputes lost with a strike.
+    pub strikes: u32,
+    /// Rejections that became final.
+    pub rejections: u32,
+    /// Disputes won (rulings of at least 50%, conceded disputes).
+    pub disputes_won: u32,
+    /// Disputes lost (rulings below 50%).
+    pub disputes_lost: u32,
     /// Runs ever claimed.
     pub claims: u32,
-    /// Runs approved.
+    /// Completions: approvals and won disputes of runs with a reward of at least 1 USDC.
     pub completions: u32,
     /// Runs claimed and not yet settled.
     pub active_claims: u32,
-    /// Total reward earned.
+    /// Total USDC earned from runs (saturating like the vault's `uint96`).
     pub volume: Usdc,
     /// The status of the last AgentStatusChanged (UNVERIFIED at registration).
     pub last_status: AgentStatus,
@@ -159,6 +189,14 @@ pub struct ChainParams {
     pub claim_timeout: u32,
     /// Escrow review period (seconds) for new runs.
     pub review_period: u32,
+    /// Escrow dispute window (seconds) for new runs.
+    pub dispute_window: u32,
+    /// Escrow ruling period (seconds) for new runs.
+    pub ruling_period: u32,
+    /// The arbitrator of new runs (None before the first terms event).
+    pub arbitrator: Option<Address>,
+    /// The current terms version.
+    pub terms_version: u64,
     /// Vault minimum stake.
     pub min_stake: Usdc,
     /// Vault unstake cooldown (seconds).
@@ -171,8 +209,62 @@ pub struct ChainParams {
     pub established_age: u32,
     /// Where fees go (None before the first TreasuryUpdated).
     pub treasury: Option<Address>,
-    /// Whether the escrow is paused.
+    /// Whether the escrow is paused (new runs, funding, claims).
     pub paused: bool,
+    /// Whether the vault is paused (new stake).
+    pub staking_paused: bool,
+}
+
+/// A poster's rejection of a run (stored as JSON in `runs.rejection`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rejection {
+    /// Why.
+    pub reason_uri: String,
+    /// The bond the poster posted.
+    pub bond: Usdc,
+    /// When (block timestamp).
+    pub rejected_at: u64,
+    /// When the rejection became final, if it did.
+    pub finalized_at: Option<u64>,
+    /// Whether the agent accepted it (false: finalized by anyone after the window).
+    pub accepted_by_agent: bool,
+}
+
+/// An agent's dispute of a rejection (stored as JSON in `runs.dispute`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dispute {
+    /// The agent's case.
+    pub evidence_uri: String,
+    /// When (block timestamp): the ruling period starts here.
+    pub disputed_at: u64,
+    /// How it ended, once it did.
+    pub ruling: Option<Ruling>,
+}
+
+/// How a dispute ended and what it paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ruling {
+    /// The agent's share of reward and fee, in basis points.
+    pub agent_share_bps: u16,
+    /// Paid to the agent from the reward.
+    pub to_agent: Usdc,
+    /// Paid to the treasury from the fee.
+    pub to_treasury: Usdc,
+    /// Paid back to the poster from reward + fee.
+    pub to_poster: Usdc,
+    /// The agent's reservation paid to the poster.
+    pub stake_forfeited: Usdc,
+    /// Whether a strike was counted.
+    pub strike: bool,
+    /// Whether it was the default split of a silent arbitrator.
+    pub by_default: bool,
+    /// When (block timestamp).
+    pub resolved_at: u64,
+    /// Whether the poster conceded (approved the disputed run) instead of a ruling.
+    pub conceded: bool,
 }
 
 /// Credit owed to an account after a failed payout.

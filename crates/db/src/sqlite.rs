@@ -2,12 +2,15 @@
 //! stay under SQLite's bound-parameter limit, inside the caller's one transaction; key lists are
 //! bound as one JSON array and expanded with `json_each`, so every statement text is static.
 
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+// Statement texts built at run time are made only of the static column names in
+// `crate::columns`: no input reaches them, hence `AssertSqlSafe`.
+use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, SqliteConnection, sqlite::SqliteRow};
 
 use crate::{
     Result,
     codec::{RawAgent, RawBlock, RawCredit, RawEvent, RawParams, RawRun},
-    ops::{AGENT_COLUMNS, BLOCK_COLUMNS, CREDIT_COLUMNS, EVENT_COLUMNS, Keys, Ops, RUN_COLUMNS},
+    columns::{AGENTS, RUNS, Table, Value},
+    ops::{BLOCK_COLUMNS, CREDIT_COLUMNS, EVENT_COLUMNS, Keys, Ops},
 };
 
 /// The SQLite [`Ops`] over an open transaction's connection.
@@ -119,54 +122,18 @@ impl Ops for SqliteOps<'_> {
     }
 
     async fn load_runs(&mut self, chain: i64, ids: Keys<'_, i64>) -> Result<Vec<RawRun>> {
-        let query = match ids {
-            Keys::All => sqlx::query_as(
-                "SELECT run_id, poster, spec_uri, reward, fee, deadline, state, agent_id, \
-                     agent_wallet, deliverable_uri, revision_count, max_revisions, claim_timeout, \
-                     review_period, funded, claimed_at, submitted_at, timer_start, created_at, \
-                     updated_at, created_block, updated_block \
-                 FROM runs WHERE chain_id = ?1 ORDER BY run_id",
-            )
-            .bind(chain),
-            Keys::Only(ids) => sqlx::query_as(
-                "SELECT run_id, poster, spec_uri, reward, fee, deadline, state, agent_id, \
-                     agent_wallet, deliverable_uri, revision_count, max_revisions, claim_timeout, \
-                     review_period, funded, claimed_at, submitted_at, timer_start, created_at, \
-                     updated_at, created_block, updated_block \
-                 FROM runs WHERE chain_id = ?1 AND run_id IN (SELECT value FROM json_each(?2))",
-            )
-            .bind(chain)
-            .bind(json_keys(ids)?),
-        };
-        Ok(query.fetch_all(&mut *self.0).await?)
+        load(&mut *self.0, chain, &RUNS, ids).await
     }
 
     async fn load_agents(&mut self, chain: i64, ids: Keys<'_, i64>) -> Result<Vec<RawAgent>> {
-        let query = match ids {
-            Keys::All => sqlx::query_as(
-                "SELECT agent_id, wallet, metadata_uri, stake, pending_unstake, unstake_ready_at, \
-                     staked_since, frozen, slashes, claims, completions, active_claims, volume, \
-                     last_status, registered_at, updated_at, registered_block, updated_block \
-                 FROM agents WHERE chain_id = ?1 ORDER BY agent_id",
-            )
-            .bind(chain),
-            Keys::Only(ids) => sqlx::query_as(
-                "SELECT agent_id, wallet, metadata_uri, stake, pending_unstake, unstake_ready_at, \
-                     staked_since, frozen, slashes, claims, completions, active_claims, volume, \
-                     last_status, registered_at, updated_at, registered_block, updated_block \
-                 FROM agents \
-                 WHERE chain_id = ?1 AND agent_id IN (SELECT value FROM json_each(?2))",
-            )
-            .bind(chain)
-            .bind(json_keys(ids)?),
-        };
-        Ok(query.fetch_all(&mut *self.0).await?)
+        load(&mut *self.0, chain, &AGENTS, ids).await
     }
 
     async fn load_params(&mut self, chain: i64) -> Result<Option<RawParams>> {
         Ok(sqlx::query_as(
             "SELECT fee_bps, claim_timeout, review_period, min_stake, unstake_cooldown, \
-                 strikes_to_ban, established_completions, established_age, treasury, paused \
+                 strikes_to_ban, established_completions, established_age, treasury, paused, \
+                 terms_version, dispute_window, ruling_period, arbitrator, staking_paused \
              FROM chain_params WHERE chain_id = ?1",
         )
         .bind(chain)
@@ -195,93 +162,11 @@ impl Ops for SqliteOps<'_> {
     }
 
     async fn upsert_runs(&mut self, chain: i64, rows: &[RawRun]) -> Result<()> {
-        for chunk in rows.chunks(rows_per_chunk(23)) {
-            let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO runs (");
-            qb.push(RUN_COLUMNS).push(") ");
-            qb.push_values(chunk, |mut b, r| {
-                b.push_bind(chain)
-                    .push_bind(r.run_id)
-                    .push_bind(r.poster.clone())
-                    .push_bind(r.spec_uri.clone())
-                    .push_bind(r.reward.clone())
-                    .push_bind(r.fee.clone())
-                    .push_bind(r.deadline)
-                    .push_bind(r.state.clone())
-                    .push_bind(r.agent_id)
-                    .push_bind(r.agent_wallet.clone())
-                    .push_bind(r.deliverable_uri.clone())
-                    .push_bind(r.revision_count)
-                    .push_bind(r.max_revisions)
-                    .push_bind(r.claim_timeout)
-                    .push_bind(r.review_period)
-                    .push_bind(r.funded)
-                    .push_bind(r.claimed_at)
-                    .push_bind(r.submitted_at)
-                    .push_bind(r.timer_start)
-                    .push_bind(r.created_at)
-                    .push_bind(r.updated_at)
-                    .push_bind(r.created_block)
-                    .push_bind(r.updated_block);
-            });
-            qb.push(
-                " ON CONFLICT (chain_id, run_id) DO UPDATE SET \
-                 poster = excluded.poster, spec_uri = excluded.spec_uri, \
-                 reward = excluded.reward, fee = excluded.fee, deadline = excluded.deadline, \
-                 state = excluded.state, agent_id = excluded.agent_id, \
-                 agent_wallet = excluded.agent_wallet, deliverable_uri = excluded.deliverable_uri, \
-                 revision_count = excluded.revision_count, max_revisions = excluded.max_revisions, \
-                 claim_timeout = excluded.claim_timeout, review_period = excluded.review_period, \
-                 funded = excluded.funded, claimed_at = excluded.claimed_at, \
-                 submitted_at = excluded.submitted_at, timer_start = excluded.timer_start, \
-                 created_at = excluded.created_at, updated_at = excluded.updated_at, \
-                 created_block = excluded.created_block, updated_block = excluded.updated_block",
-            );
-            qb.build().execute(&mut *self.0).await?;
-        }
-        Ok(())
+        upsert(&mut *self.0, chain, &RUNS, rows).await
     }
 
     async fn upsert_agents(&mut self, chain: i64, rows: &[RawAgent]) -> Result<()> {
-        for chunk in rows.chunks(rows_per_chunk(19)) {
-            let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO agents (");
-            qb.push(AGENT_COLUMNS).push(") ");
-            qb.push_values(chunk, |mut b, r| {
-                b.push_bind(chain)
-                    .push_bind(r.agent_id)
-                    .push_bind(r.wallet.clone())
-                    .push_bind(r.metadata_uri.clone())
-                    .push_bind(r.stake.clone())
-                    .push_bind(r.pending_unstake.clone())
-                    .push_bind(r.unstake_ready_at)
-                    .push_bind(r.staked_since)
-                    .push_bind(r.frozen)
-                    .push_bind(r.slashes)
-                    .push_bind(r.claims)
-                    .push_bind(r.completions)
-                    .push_bind(r.active_claims)
-                    .push_bind(r.volume.clone())
-                    .push_bind(r.last_status.clone())
-                    .push_bind(r.registered_at)
-                    .push_bind(r.updated_at)
-                    .push_bind(r.registered_block)
-                    .push_bind(r.updated_block);
-            });
-            qb.push(
-                " ON CONFLICT (chain_id, agent_id) DO UPDATE SET \
-                 wallet = excluded.wallet, metadata_uri = excluded.metadata_uri, \
-                 stake = excluded.stake, pending_unstake = excluded.pending_unstake, \
-                 unstake_ready_at = excluded.unstake_ready_at, \
-                 staked_since = excluded.staked_since, frozen = excluded.frozen, \
-                 slashes = excluded.slashes, claims = excluded.claims, \
-                 completions = excluded.completions, active_claims = excluded.active_claims, \
-                 volume = excluded.volume, last_status = excluded.last_status, \
-                 registered_at = excluded.registered_at, updated_at = excluded.updated_at, \
-                 registered_block = excluded.registered_block, \
-                 updated_block = excluded.updated_block",
-            );
-            qb.build().execute(&mut *self.0).await?;
-        }
-        Ok(())
+        upsert(&mut *self.0, chain, &AGENTS, rows).await
     }
 
     async fn set_params(&mut self, chain: i64, params: Option<&RawParams>) -> Result<()> {
@@ -295,8 +180,9 @@ impl Ops for SqliteOps<'_> {
         sqlx::query(
             "INSERT INTO chain_params (chain_id, fee_bps, claim_timeout, review_period, \
                  min_stake, unstake_cooldown, strikes_to_ban, established_completions, \
-                 established_age, treasury, paused) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                 established_age, treasury, paused, terms_version, dispute_window, ruling_period, \
+                 arbitrator, staking_paused) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
              ON CONFLICT (chain_id) DO UPDATE SET \
                  fee_bps = excluded.fee_bps, claim_timeout = excluded.claim_timeout, \
                  review_period = excluded.review_period, min_stake = excluded.min_stake, \
@@ -304,7 +190,9 @@ impl Ops for SqliteOps<'_> {
                  strikes_to_ban = excluded.strikes_to_ban, \
                  established_completions = excluded.established_completions, \
                  established_age = excluded.established_age, treasury = excluded.treasury, \
-                 paused = excluded.paused",
+                 paused = excluded.paused, terms_version = excluded.terms_version, \
+                 dispute_window = excluded.dispute_window, ruling_period = excluded.ruling_period, \
+                 arbitrator = excluded.arbitrator, staking_paused = excluded.staking_paused",
         )
         .bind(chain)
         .bind(p.fee_bps)
@@ -317,6 +205,11 @@ impl Ops for SqliteOps<'_> {
         .bind(p.established_age)
         .bind(&p.treasury)
         .bind(p.paused)
+        .bind(p.terms_version)
+        .bind(p.dispute_window)
+        .bind(p.ruling_period)
+        .bind(&p.arbitrator)
+        .bind(p.staking_paused)
         .execute(&mut *self.0)
         .await?;
         Ok(())
@@ -436,4 +329,65 @@ impl Ops for SqliteOps<'_> {
         .await?;
         Ok(())
     }
+}
+
+/// Loads rows of a derived table, all of the chain's (by key) or only `ids`.
+async fn load<R>(
+    conn: &mut SqliteConnection,
+    chain: i64,
+    table: &Table<R>,
+    ids: Keys<'_, i64>,
+) -> Result<Vec<R>>
+where
+    R: for<'r> sqlx::FromRow<'r, SqliteRow> + Send + Unpin,
+{
+    let select = table.select_list(false);
+    Ok(match ids {
+        Keys::All => {
+            let sql = format!(
+                "SELECT {select} FROM {} WHERE chain_id = ?1 ORDER BY {}",
+                table.name, table.key
+            );
+            sqlx::query_as(AssertSqlSafe(sql)).bind(chain).fetch_all(conn).await?
+        }
+        Keys::Only(ids) => {
+            let sql = format!(
+                "SELECT {select} FROM {} WHERE chain_id = ?1 AND {} IN \
+                 (SELECT value FROM json_each(?2))",
+                table.name, table.key
+            );
+            sqlx::query_as(AssertSqlSafe(sql))
+                .bind(chain)
+                .bind(json_keys(ids)?)
+                .fetch_all(conn)
+                .await?
+        }
+    })
+}
+
+/// Inserts or replaces rows of a derived table, in multi-row statements under the parameter limit.
+async fn upsert<R>(
+    conn: &mut SqliteConnection,
+    chain: i64,
+    table: &Table<R>,
+    rows: &[R],
+) -> Result<()> {
+    let names = table.names();
+    for chunk in rows.chunks(rows_per_chunk(table.columns.len() + 1)) {
+        let mut qb =
+            QueryBuilder::<Sqlite>::new(format!("INSERT INTO {} (chain_id, {names}) ", table.name));
+        qb.push_values(chunk, |mut b, row| {
+            b.push_bind(chain);
+            for column in table.columns {
+                match (column.get)(row) {
+                    Value::Int(v) => b.push_bind(v),
+                    Value::Text(v) => b.push_bind(v),
+                    Value::Bool(v) => b.push_bind(v),
+                };
+            }
+        });
+        qb.push(table.on_conflict_update());
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }

@@ -396,14 +396,17 @@ struct Fold {
 
 impl Fold {
     /// Apply one event to every tracked row it is about. Agents see the parameters in force
-    /// before the event, as the vault does.
+    /// before the event, as the vault does. Every event about an agent and a run finds the run
+    /// tracked too: both paths track the run of every agent event they apply.
     fn apply(&mut self, ev: &ChainEvent) {
-        if let Some(slot) = ev.event.run_id().and_then(|id| self.runs.get_mut(&id)) {
-            *slot = apply_run(slot.take(), ev);
-        }
+        // Agents see the run as it stood before the event (its reservation, a conceded dispute).
         if let Some(slot) = ev.event.agent_id().and_then(|id| self.agents.get_mut(&id)) {
             let none = ChainParams::default();
-            *slot = apply_agent(slot.take(), ev, self.params.as_ref().unwrap_or(&none));
+            let run = ev.event.run_id().and_then(|id| self.runs.get(&id)).and_then(Option::as_ref);
+            *slot = apply_agent(slot.take(), ev, self.params.as_ref().unwrap_or(&none), run);
+        }
+        if let Some(slot) = ev.event.run_id().and_then(|id| self.runs.get_mut(&id)) {
+            *slot = apply_run(slot.take(), ev);
         }
         if let Some(slot) = credit_account(&ev.event).and_then(|a| self.credits.get_mut(&a)) {
             *slot = apply_credit(slot.take(), ev);
@@ -499,7 +502,11 @@ async fn commit_range<O: Ops>(
         ops.upsert_agents(chain, &agents).await?;
         ops.upsert_credits(chain, &fold.raw_credits()).await?;
         if fold.params != params_before {
-            ops.set_params(chain, fold.params.as_ref().map(RawParams::encode).as_ref()).await?;
+            ops.set_params(
+                chain,
+                fold.params.as_ref().map(RawParams::encode).transpose()?.as_ref(),
+            )
+            .await?;
         }
         stats.runs_written = runs.len() as u64;
         stats.agents_written = agents.len() as u64;
@@ -556,8 +563,17 @@ async fn rollback_to<O: Ops>(
     if !fold.credits.is_empty() {
         kinds.extend(CREDIT_KINDS);
     }
-    let run_keys = fold.run_keys()?;
+    // Rebuilding an agent replays its claims, and each needs its run (the reservation): track
+    // the runs of every remaining event of the touched agents too.
     let agent_keys = fold.agent_keys()?;
+    if !agent_keys.is_empty() {
+        for raw in ops.events_for(chain, &[], &agent_keys, &[]).await? {
+            if let Some(id) = raw.decode()?.event.run_id() {
+                fold.runs.insert(id, None);
+            }
+        }
+    }
+    let run_keys = fold.run_keys()?;
     let credit_keys = fold.credit_keys();
     let replay = ops.events_for(chain, &run_keys, &agent_keys, &kinds).await?;
     let mut replay: Vec<ChainEvent> = replay.iter().map(RawEvent::decode).collect::<Result<_>>()?;
@@ -572,7 +588,8 @@ async fn rollback_to<O: Ops>(
     ops.upsert_runs(chain, &fold.raw_runs()?).await?;
     ops.upsert_agents(chain, &fold.raw_agents()?).await?;
     ops.upsert_credits(chain, &fold.raw_credits()).await?;
-    ops.set_params(chain, fold.params.as_ref().map(RawParams::encode).as_ref()).await?;
+    ops.set_params(chain, fold.params.as_ref().map(RawParams::encode).transpose()?.as_ref())
+        .await?;
     ops.set_checkpoint(chain, &ancestor_raw, now_unix()).await?;
     // The ancestor itself stays in the window: the next block's parent must match it.
     ops.upsert_blocks(chain, std::slice::from_ref(&ancestor_raw)).await?;

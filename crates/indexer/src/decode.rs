@@ -12,7 +12,7 @@ use alloy::{
 };
 use runs_bindings::{RunEscrow, StakeVault};
 use runs_primitives::{
-    AgentId, AgentStatus, ChainEvent, LogPosition, MarketEvent, RunId, RunState, Usdc,
+    AgentId, AgentStatus, ChainEvent, ClaimOutcome, LogPosition, MarketEvent, RunId, RunState, Usdc,
 };
 
 /// The two contracts whose logs are indexed.
@@ -115,6 +115,15 @@ fn escrow_event(event: RunEscrow::RunEscrowEvents) -> Result<Option<MarketEvent>
     let value = |source| DecodeError::Value { event: name, source };
     let run = |id: U256| RunId::try_from(id).map_err(value);
     let agent = |id: U256| AgentId::try_from(id).map_err(value);
+    let version = |v: U256| {
+        u64::try_from(v).map_err(|_| {
+            value(runs_primitives::Error::InvalidId {
+                kind: "terms version",
+                input: v.to_string(),
+                reason: "too large",
+            })
+        })
+    };
     Ok(Some(match event {
         E::RunCreated(e) => MarketEvent::RunCreated {
             run_id: run(e.runId)?,
@@ -122,10 +131,15 @@ fn escrow_event(event: RunEscrow::RunEscrowEvents) -> Result<Option<MarketEvent>
             spec_uri: e.specURI,
             reward: Usdc::from(e.reward),
             fee: Usdc::from(e.fee),
+            required_stake: Usdc::from(e.requiredStake),
             deadline: e.deadline,
             max_revisions: e.maxRevisions,
-            claim_timeout: e.claimTimeout,
-            review_period: e.reviewPeriod,
+            terms_version: version(e.termsVersion)?,
+            claim_timeout: e.terms.claimTimeout,
+            review_period: e.terms.reviewPeriod,
+            dispute_window: e.terms.disputeWindow,
+            ruling_period: e.terms.rulingPeriod,
+            arbitrator: e.terms.arbitrator,
         },
         E::RunFunded(e) => MarketEvent::RunFunded {
             run_id: run(e.runId)?,
@@ -141,6 +155,7 @@ fn escrow_event(event: RunEscrow::RunEscrowEvents) -> Result<Option<MarketEvent>
             run_id: run(e.runId)?,
             agent_id: agent(e.agentId)?,
             wallet: e.wallet,
+            reserved: Usdc::from(e.reserved),
         },
         E::WorkStarted(e) => {
             MarketEvent::WorkStarted { run_id: run(e.runId)?, agent_id: agent(e.agentId)? }
@@ -154,7 +169,7 @@ fn escrow_event(event: RunEscrow::RunEscrowEvents) -> Result<Option<MarketEvent>
         E::RevisionRequested(e) => MarketEvent::RevisionRequested {
             run_id: run(e.runId)?,
             agent_id: agent(e.agentId)?,
-            reason: e.reason,
+            reason_uri: e.reasonURI,
             revision_count: e.revisionCount,
         },
         E::Approved(e) => MarketEvent::Approved {
@@ -163,13 +178,50 @@ fn escrow_event(event: RunEscrow::RunEscrowEvents) -> Result<Option<MarketEvent>
             wallet: e.wallet,
             reward: Usdc::from(e.reward),
             fee: Usdc::from(e.fee),
+            bond: Usdc::from(e.bond),
             on_timeout: e.onTimeout,
         },
         E::Rejected(e) => MarketEvent::Rejected {
             run_id: run(e.runId)?,
             agent_id: agent(e.agentId)?,
             poster: e.poster,
+            reason_uri: e.reasonURI,
+            bond: Usdc::from(e.bond),
+        },
+        E::Disputed(e) => MarketEvent::Disputed {
+            run_id: run(e.runId)?,
+            agent_id: agent(e.agentId)?,
+            arbitrator: e.arbitrator,
+            evidence_uri: e.evidenceURI,
+        },
+        E::EvidenceSubmitted(e) => {
+            MarketEvent::EvidenceSubmitted { run_id: run(e.runId)?, by: e.by, uri: e.uri }
+        }
+        E::DisputeResolved(e) => MarketEvent::DisputeResolved {
+            run_id: run(e.runId)?,
+            agent_id: agent(e.agentId)?,
+            arbitrator: e.arbitrator,
+            agent_share_bps: e.ruling.agentShareBps,
+            to_agent: Usdc::from(e.ruling.toAgent),
+            to_treasury: Usdc::from(e.ruling.toTreasury),
+            to_poster: Usdc::from(e.ruling.toPoster),
+            bond: Usdc::from(e.ruling.bond),
+            stake_forfeited: Usdc::from(e.ruling.stakeForfeited),
+            strike: e.ruling.strike,
+            by_default: e.ruling.byDefault,
+        },
+        E::RejectionFinalized(e) => MarketEvent::RejectionFinalized {
+            run_id: run(e.runId)?,
+            agent_id: agent(e.agentId)?,
+            poster: e.poster,
             refund: Usdc::from(e.refund),
+            by_agent: e.byAgent,
+        },
+        E::Abandoned(e) => MarketEvent::Abandoned {
+            run_id: run(e.runId)?,
+            agent_id: agent(e.agentId)?,
+            poster: e.poster,
+            stake_forfeited: Usdc::from(e.stakeForfeited),
         },
         E::Slashed(e) => MarketEvent::Slashed {
             run_id: run(e.runId)?,
@@ -192,17 +244,18 @@ fn escrow_event(event: RunEscrow::RunEscrowEvents) -> Result<Option<MarketEvent>
         E::CreditWithdrawn(e) => {
             MarketEvent::CreditWithdrawn { account: e.account, amount: Usdc::from(e.amount) }
         }
+        E::FeesWithdrawn(e) => {
+            MarketEvent::FeesWithdrawn { treasury: e.treasury, amount: Usdc::from(e.amount) }
+        }
         E::ParametersUpdated(e) => MarketEvent::EscrowParametersUpdated {
-            version: u64::try_from(e.version).map_err(|_| {
-                value(runs_primitives::Error::InvalidId {
-                    kind: "parameter version",
-                    input: e.version.to_string(),
-                    reason: "too large",
-                })
-            })?,
-            fee_bps: e.feeBps,
-            claim_timeout: e.claimTimeout,
-            review_period: e.reviewPeriod,
+            version: version(e.version)?,
+            fee_bps: e.terms.feeBps,
+            claim_timeout: e.terms.claimTimeout,
+            review_period: e.terms.reviewPeriod,
+            dispute_window: e.terms.disputeWindow,
+            ruling_period: e.terms.rulingPeriod,
+            arbitrator: e.terms.arbitrator,
+            min_stake: Usdc::from(e.terms.minStake),
         },
         E::TreasuryUpdated(e) => {
             MarketEvent::TreasuryUpdated { previous: e.previous, treasury: e.treasury }
@@ -244,13 +297,13 @@ fn vault_event(event: StakeVault::StakeVaultEvents) -> Result<Option<MarketEvent
             wallet: e.wallet,
             amount: Usdc::from(e.amount),
         },
-        E::StakeSlashed(e) => MarketEvent::StakeSlashed {
+        E::StakeForfeited(e) => MarketEvent::StakeForfeited {
             agent_id: agent(e.agentId)?,
             run_id: run(e.runId)?,
             amount: Usdc::from(e.amount),
-            stake_after: Usdc::from(e.stakeAfter),
-            pending_after: Usdc::from(e.pendingAfter),
-            strikes: e.strikes,
+            outcome: ClaimOutcome::try_from(e.outcome).map_err(value)?,
+            remaining_stake: Usdc::from(e.remainingStake),
+            strikes: u32::from(e.strikes),
         },
         E::AgentStatusChanged(e) => MarketEvent::AgentStatusChanged {
             agent_id: agent(e.agentId)?,
@@ -258,13 +311,15 @@ fn vault_event(event: StakeVault::StakeVaultEvents) -> Result<Option<MarketEvent
             current: status(e.current)?,
         },
         E::ParametersUpdated(e) => MarketEvent::VaultParametersUpdated {
-            min_stake: Usdc::from(e.minStake),
-            unstake_cooldown: e.unstakeCooldown,
-            strikes_to_ban: e.strikesToBan,
-            established_completions: e.establishedCompletions,
-            established_age: e.establishedAge,
+            min_stake: Usdc::from(e.parameters.minStake),
+            unstake_cooldown: e.parameters.unstakeCooldown,
+            strikes_to_ban: e.parameters.strikesToBan,
+            established_completions: e.parameters.establishedCompletions,
+            established_age: e.parameters.establishedAge,
         },
         E::RunEscrowSet(e) => MarketEvent::RunEscrowSet { run_escrow: e.runEscrow },
+        E::StakingPaused(e) => MarketEvent::StakingPaused { account: e.account },
+        E::StakingUnpaused(e) => MarketEvent::StakingUnpaused { account: e.account },
         E::OwnershipTransferStarted(_) | E::OwnershipTransferred(_) => return Ok(None),
     }))
 }
@@ -282,10 +337,16 @@ const fn event_name_escrow(event: &RunEscrow::RunEscrowEvents) -> &'static str {
         E::RevisionRequested(_) => "RevisionRequested",
         E::Approved(_) => "Approved",
         E::Rejected(_) => "Rejected",
+        E::Disputed(_) => "Disputed",
+        E::EvidenceSubmitted(_) => "EvidenceSubmitted",
+        E::DisputeResolved(_) => "DisputeResolved",
+        E::RejectionFinalized(_) => "RejectionFinalized",
+        E::Abandoned(_) => "Abandoned",
         E::Slashed(_) => "Slashed",
         E::RunExpired(_) => "RunExpired",
         E::CreditAdded(_) => "CreditAdded",
         E::CreditWithdrawn(_) => "CreditWithdrawn",
+        E::FeesWithdrawn(_) => "FeesWithdrawn",
         E::ParametersUpdated(_) => "ParametersUpdated",
         E::TreasuryUpdated(_) => "TreasuryUpdated",
         E::Paused(_) => "Paused",
@@ -302,10 +363,12 @@ const fn event_name_vault(event: &StakeVault::StakeVaultEvents) -> &'static str 
         E::Staked(_) => "Staked",
         E::UnstakeRequested(_) => "UnstakeRequested",
         E::StakeWithdrawn(_) => "StakeWithdrawn",
-        E::StakeSlashed(_) => "StakeSlashed",
+        E::StakeForfeited(_) => "StakeForfeited",
         E::AgentStatusChanged(_) => "AgentStatusChanged",
         E::ParametersUpdated(_) => "ParametersUpdated",
         E::RunEscrowSet(_) => "RunEscrowSet",
+        E::StakingPaused(_) => "StakingPaused",
+        E::StakingUnpaused(_) => "StakingUnpaused",
         E::OwnershipTransferStarted(_) => "OwnershipTransferStarted",
         E::OwnershipTransferred(_) => "OwnershipTransferred",
     }
@@ -318,13 +381,28 @@ mod tests {
         sol_types::SolEvent,
     };
 
+    use runs_bindings::{IRunEscrow, IStakeVault};
+
     use super::*;
 
     const ESCROW: Address = address!("0x00000000000000000000000000000000000000e5");
     const VAULT: Address = address!("0x00000000000000000000000000000000000000a5");
     const POSTER: Address = address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
     const WALLET: Address = address!("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+    const ARBITRATOR: Address = address!("0x90F79bf6EB2c4f870365E785982E1f101E93b906");
     const CONTRACTS: Contracts = Contracts { run_escrow: ESCROW, stake_vault: VAULT };
+
+    fn terms() -> IRunEscrow::Terms {
+        IRunEscrow::Terms {
+            feeBps: 250,
+            claimTimeout: 3_600,
+            reviewPeriod: 7_200,
+            disputeWindow: 86_400,
+            rulingPeriod: 172_800,
+            arbitrator: ARBITRATOR,
+            minStake: 20_000_000,
+        }
+    }
 
     fn rpc_log(address: Address, event: &impl SolEvent) -> Log {
         Log {
@@ -369,10 +447,11 @@ mod tests {
                         specURI: "ipfs://spec".into(),
                         reward: u(100_000_000),
                         fee: u(5_000_000),
+                        requiredStake: u(20_000_000),
                         deadline: 1_800_000_000,
                         maxRevisions: 3,
-                        claimTimeout: 3_600,
-                        reviewPeriod: 7_200,
+                        termsVersion: u(2),
+                        terms: terms(),
                     },
                 ),
                 MarketEvent::RunCreated {
@@ -381,10 +460,15 @@ mod tests {
                     spec_uri: "ipfs://spec".into(),
                     reward: Usdc::from(100_000_000u64),
                     fee: Usdc::from(5_000_000u64),
+                    required_stake: Usdc::from(20_000_000u64),
                     deadline: 1_800_000_000,
                     max_revisions: 3,
+                    terms_version: 2,
                     claim_timeout: 3_600,
                     review_period: 7_200,
+                    dispute_window: 86_400,
+                    ruling_period: 172_800,
+                    arbitrator: ARBITRATOR,
                 },
             ),
             (
@@ -406,8 +490,21 @@ mod tests {
                 MarketEvent::RunCancelled { run_id: RunId(2), poster: POSTER, refund: Usdc::ZERO },
             ),
             (
-                decoded(ESCROW, &RunEscrow::Claimed { runId: u(1), agentId: u(7), wallet: WALLET }),
-                MarketEvent::Claimed { run_id: RunId(1), agent_id: AgentId(7), wallet: WALLET },
+                decoded(
+                    ESCROW,
+                    &RunEscrow::Claimed {
+                        runId: u(1),
+                        agentId: u(7),
+                        wallet: WALLET,
+                        reserved: u(20),
+                    },
+                ),
+                MarketEvent::Claimed {
+                    run_id: RunId(1),
+                    agent_id: AgentId(7),
+                    wallet: WALLET,
+                    reserved: Usdc::from(20u64),
+                },
             ),
             (
                 decoded(ESCROW, &RunEscrow::WorkStarted { runId: u(1), agentId: u(7) }),
@@ -436,14 +533,14 @@ mod tests {
                     &RunEscrow::RevisionRequested {
                         runId: u(1),
                         agentId: u(7),
-                        reason: "more tests".into(),
+                        reasonURI: "more tests".into(),
                         revisionCount: 2,
                     },
                 ),
                 MarketEvent::RevisionRequested {
                     run_id: RunId(1),
                     agent_id: AgentId(7),
-                    reason: "more tests".into(),
+                    reason_uri: "more tests".into(),
                     revision_count: 2,
                 },
             ),
@@ -456,6 +553,7 @@ mod tests {
                         wallet: WALLET,
                         reward: u(100),
                         fee: u(5),
+                        bond: u(20),
                         onTimeout: true,
                     },
                 ),
@@ -465,6 +563,7 @@ mod tests {
                     wallet: WALLET,
                     reward: Usdc::from(100u64),
                     fee: Usdc::from(5u64),
+                    bond: Usdc::from(20u64),
                     on_timeout: true,
                 },
             ),
@@ -475,15 +574,122 @@ mod tests {
                         runId: u(1),
                         agentId: u(7),
                         poster: POSTER,
-                        refund: u(105),
+                        reasonURI: "ipfs://why".into(),
+                        bond: u(20),
                     },
                 ),
                 MarketEvent::Rejected {
                     run_id: RunId(1),
                     agent_id: AgentId(7),
                     poster: POSTER,
-                    refund: Usdc::from(105u64),
+                    reason_uri: "ipfs://why".into(),
+                    bond: Usdc::from(20u64),
                 },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::Disputed {
+                        runId: u(1),
+                        agentId: u(7),
+                        arbitrator: ARBITRATOR,
+                        evidenceURI: "ipfs://case".into(),
+                    },
+                ),
+                MarketEvent::Disputed {
+                    run_id: RunId(1),
+                    agent_id: AgentId(7),
+                    arbitrator: ARBITRATOR,
+                    evidence_uri: "ipfs://case".into(),
+                },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::EvidenceSubmitted {
+                        runId: u(1),
+                        by: POSTER,
+                        uri: "ipfs://e".into(),
+                    },
+                ),
+                MarketEvent::EvidenceSubmitted {
+                    run_id: RunId(1),
+                    by: POSTER,
+                    uri: "ipfs://e".into(),
+                },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::DisputeResolved {
+                        runId: u(1),
+                        agentId: u(7),
+                        arbitrator: ARBITRATOR,
+                        ruling: IRunEscrow::Ruling {
+                            agentShareBps: 2_500,
+                            toAgent: u(25),
+                            toTreasury: u(1),
+                            toPoster: u(79),
+                            bond: u(20),
+                            stakeForfeited: u(20),
+                            strike: false,
+                            byDefault: false,
+                        },
+                    },
+                ),
+                MarketEvent::DisputeResolved {
+                    run_id: RunId(1),
+                    agent_id: AgentId(7),
+                    arbitrator: ARBITRATOR,
+                    agent_share_bps: 2_500,
+                    to_agent: Usdc::from(25u64),
+                    to_treasury: Usdc::from(1u64),
+                    to_poster: Usdc::from(79u64),
+                    bond: Usdc::from(20u64),
+                    stake_forfeited: Usdc::from(20u64),
+                    strike: false,
+                    by_default: false,
+                },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::RejectionFinalized {
+                        runId: u(1),
+                        agentId: u(7),
+                        poster: POSTER,
+                        refund: u(125),
+                        byAgent: true,
+                    },
+                ),
+                MarketEvent::RejectionFinalized {
+                    run_id: RunId(1),
+                    agent_id: AgentId(7),
+                    poster: POSTER,
+                    refund: Usdc::from(125u64),
+                    by_agent: true,
+                },
+            ),
+            (
+                decoded(
+                    ESCROW,
+                    &RunEscrow::Abandoned {
+                        runId: u(1),
+                        agentId: u(7),
+                        poster: POSTER,
+                        stakeForfeited: u(20),
+                    },
+                ),
+                MarketEvent::Abandoned {
+                    run_id: RunId(1),
+                    agent_id: AgentId(7),
+                    poster: POSTER,
+                    stake_forfeited: Usdc::from(20u64),
+                },
+            ),
+            (
+                decoded(ESCROW, &RunEscrow::FeesWithdrawn { treasury: POSTER, amount: u(6) }),
+                MarketEvent::FeesWithdrawn { treasury: POSTER, amount: Usdc::from(6u64) },
             ),
             (
                 decoded(
@@ -533,20 +739,16 @@ mod tests {
                 MarketEvent::CreditWithdrawn { account: WALLET, amount: Usdc::from(9u64) },
             ),
             (
-                decoded(
-                    ESCROW,
-                    &RunEscrow::ParametersUpdated {
-                        version: u(2),
-                        feeBps: 250,
-                        claimTimeout: 3_600,
-                        reviewPeriod: 7_200,
-                    },
-                ),
+                decoded(ESCROW, &RunEscrow::ParametersUpdated { version: u(2), terms: terms() }),
                 MarketEvent::EscrowParametersUpdated {
                     version: 2,
                     fee_bps: 250,
                     claim_timeout: 3_600,
                     review_period: 7_200,
+                    dispute_window: 86_400,
+                    ruling_period: 172_800,
+                    arbitrator: ARBITRATOR,
+                    min_stake: Usdc::from(20_000_000u64),
                 },
             ),
             (
@@ -635,21 +837,21 @@ mod tests {
             (
                 decoded(
                     VAULT,
-                    &StakeVault::StakeSlashed {
+                    &StakeVault::StakeForfeited {
                         agentId: u(7),
                         runId: u(1),
                         amount: u(20),
-                        stakeAfter: u(10),
-                        pendingAfter: u(0),
+                        outcome: ClaimOutcome::DisputeLostStruck.as_u8(),
+                        remainingStake: u(10),
                         strikes: 2,
                     },
                 ),
-                MarketEvent::StakeSlashed {
+                MarketEvent::StakeForfeited {
                     agent_id: AgentId(7),
                     run_id: RunId(1),
                     amount: Usdc::from(20u64),
-                    stake_after: Usdc::from(10u64),
-                    pending_after: Usdc::ZERO,
+                    outcome: ClaimOutcome::DisputeLostStruck,
+                    remaining_stake: Usdc::from(10u64),
                     strikes: 2,
                 },
             ),
@@ -672,11 +874,13 @@ mod tests {
                 decoded(
                     VAULT,
                     &StakeVault::ParametersUpdated {
-                        minStake: 20_000_000,
-                        unstakeCooldown: 604_800,
-                        strikesToBan: 3,
-                        establishedCompletions: 5,
-                        establishedAge: 2_592_000,
+                        parameters: IStakeVault::Parameters {
+                            minStake: 20_000_000,
+                            unstakeCooldown: 604_800,
+                            strikesToBan: 3,
+                            establishedCompletions: 5,
+                            establishedAge: 2_592_000,
+                        },
                     },
                 ),
                 MarketEvent::VaultParametersUpdated {
@@ -690,6 +894,10 @@ mod tests {
             (
                 decoded(VAULT, &StakeVault::RunEscrowSet { runEscrow: ESCROW }),
                 MarketEvent::RunEscrowSet { run_escrow: ESCROW },
+            ),
+            (
+                decoded(VAULT, &StakeVault::StakingPaused { account: POSTER }),
+                MarketEvent::StakingPaused { account: POSTER },
             ),
         ];
         for (got, want) in cases {

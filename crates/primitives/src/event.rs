@@ -9,14 +9,14 @@
 use alloy_primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
 
-use crate::{AgentId, AgentStatus, RunId, RunState, Usdc};
+use crate::{AgentId, AgentStatus, ClaimOutcome, RunId, RunState, Usdc};
 
 /// One decoded marketplace event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all_fields = "camelCase")]
 pub enum MarketEvent {
     // ---- RunEscrow ----
-    /// A run was created (DRAFT) with its snapshotted terms.
+    /// A run was created (DRAFT) with every term it keeps for life.
     RunCreated {
         /// The run.
         run_id: RunId,
@@ -28,14 +28,24 @@ pub enum MarketEvent {
         reward: Usdc,
         /// Paid to the treasury on approval.
         fee: Usdc,
+        /// Stake a claim reserves; also the poster's rejection bond.
+        required_stake: Usdc,
         /// Last time the run can be claimed (unix seconds).
         deadline: u64,
         /// Revisions the poster may request.
         max_revisions: u8,
+        /// The terms version the run was created with.
+        terms_version: u64,
         /// Seconds from claim or revision request to submission.
         claim_timeout: u32,
         /// Seconds from submission to the poster's decision.
         review_period: u32,
+        /// Seconds from a rejection in which the agent may dispute it.
+        dispute_window: u32,
+        /// Seconds from a dispute in which the arbitrator may rule.
+        ruling_period: u32,
+        /// Who rules on a dispute of this run.
+        arbitrator: Address,
     },
     /// The run was funded with `amount` (reward + fee) and is OPEN.
     RunFunded {
@@ -55,7 +65,7 @@ pub enum MarketEvent {
         /// What was refunded (0 for a DRAFT).
         refund: Usdc,
     },
-    /// An agent claimed the run.
+    /// An agent claimed the run, reserving `reserved` of its stake.
     Claimed {
         /// The run.
         run_id: RunId,
@@ -63,6 +73,8 @@ pub enum MarketEvent {
         agent_id: AgentId,
         /// The agent's wallet.
         wallet: Address,
+        /// Stake reserved for this claim (the run's required stake).
+        reserved: Usdc,
     },
     /// The agent started work.
     WorkStarted {
@@ -89,7 +101,7 @@ pub enum MarketEvent {
         /// The agent.
         agent_id: AgentId,
         /// What to change.
-        reason: String,
+        reason_uri: String,
         /// Revisions used, this one included.
         revision_count: u8,
     },
@@ -105,19 +117,93 @@ pub enum MarketEvent {
         reward: Usdc,
         /// Paid to the treasury.
         fee: Usdc,
+        /// The rejection bond (0 unless approved from REJECTED, when it goes back to the poster,
+        /// or from DISPUTED, when it goes to the agent).
+        bond: Usdc,
         /// Approved by anyone after the review period.
         on_timeout: bool,
     },
-    /// The run was rejected after its last revision; reward + fee refunded.
+    /// The poster rejected the run after its last revision, posting `bond`; nothing paid yet.
     Rejected {
         /// The run.
         run_id: RunId,
         /// The agent.
         agent_id: AgentId,
-        /// The poster refunded.
+        /// The poster.
         poster: Address,
-        /// Reward + fee.
+        /// Why.
+        reason_uri: String,
+        /// The bond pulled from the poster (the run's required stake).
+        bond: Usdc,
+    },
+    /// The agent disputed the rejection before the run's arbitrator.
+    Disputed {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent_id: AgentId,
+        /// Who rules.
+        arbitrator: Address,
+        /// The agent's case.
+        evidence_uri: String,
+    },
+    /// The poster or the agent added evidence to a rejection or dispute.
+    EvidenceSubmitted {
+        /// The run.
+        run_id: RunId,
+        /// Who added it.
+        by: Address,
+        /// The evidence.
+        uri: String,
+    },
+    /// A dispute ended by a ruling, or by default (50/50) after a silent ruling period.
+    DisputeResolved {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent_id: AgentId,
+        /// The run's arbitrator.
+        arbitrator: Address,
+        /// The agent's share of reward and fee, in basis points.
+        agent_share_bps: u16,
+        /// Paid to the agent from the reward.
+        to_agent: Usdc,
+        /// Paid to the treasury from the fee.
+        to_treasury: Usdc,
+        /// The rest of reward + fee, to the poster.
+        to_poster: Usdc,
+        /// The rejection bond: to the agent on a won ruling, else back to the poster.
+        bond: Usdc,
+        /// The agent's reservation paid to the poster (rulings below 50%), else 0.
+        stake_forfeited: Usdc,
+        /// Whether a strike was counted against the agent.
+        strike: bool,
+        /// Whether no ruling came within the ruling period.
+        by_default: bool,
+    },
+    /// The rejection became final: `refund` (reward + fee + bond) to the poster.
+    RejectionFinalized {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent_id: AgentId,
+        /// The poster.
+        poster: Address,
+        /// Reward + fee + bond.
         refund: Usdc,
+        /// The agent accepted it (else anyone finalized it after the window).
+        by_agent: bool,
+    },
+    /// The agent gave the run back (OPEN again); its reservation went to the poster.
+    Abandoned {
+        /// The run.
+        run_id: RunId,
+        /// The agent.
+        agent_id: AgentId,
+        /// The poster paid.
+        poster: Address,
+        /// The reservation paid to the poster.
+        stake_forfeited: Usdc,
     },
     /// The agent timed out and was slashed.
     Slashed {
@@ -127,7 +213,7 @@ pub enum MarketEvent {
         agent_id: AgentId,
         /// The poster who received the stake.
         poster: Address,
-        /// Stake taken.
+        /// The reservation taken.
         amount: Usdc,
         /// OPEN again, or EXPIRED.
         new_state: RunState,
@@ -159,9 +245,16 @@ pub enum MarketEvent {
         /// The amount.
         amount: Usdc,
     },
-    /// The escrow owner set the terms of future runs.
+    /// Accrued fees were sent to the treasury.
+    FeesWithdrawn {
+        /// The treasury.
+        treasury: Address,
+        /// The amount.
+        amount: Usdc,
+    },
+    /// New runs get new terms (an escrow parameter change or a new vault minimum stake).
     EscrowParametersUpdated {
-        /// The parameter set version.
+        /// The terms version.
         version: u64,
         /// Fee in basis points.
         fee_bps: u16,
@@ -169,6 +262,14 @@ pub enum MarketEvent {
         claim_timeout: u32,
         /// Review period in seconds.
         review_period: u32,
+        /// Dispute window in seconds.
+        dispute_window: u32,
+        /// Ruling period in seconds.
+        ruling_period: u32,
+        /// Who rules on disputes.
+        arbitrator: Address,
+        /// The vault's minimum stake (a run's default required stake).
+        min_stake: Usdc,
     },
     /// Fees now go to `treasury`.
     TreasuryUpdated {
@@ -206,16 +307,16 @@ pub enum MarketEvent {
         wallet: Address,
         /// Added.
         amount: Usdc,
-        /// Active stake afterwards.
+        /// Stake afterwards.
         total_stake: Usdc,
     },
-    /// Stake moved to pending withdrawal.
+    /// Free stake moved to pending withdrawal.
     UnstakeRequested {
         /// The agent.
         agent_id: AgentId,
         /// Moved.
         amount: Usdc,
-        /// Active stake afterwards.
+        /// Stake afterwards.
         total_stake: Usdc,
         /// Pending afterwards.
         total_pending: Usdc,
@@ -231,19 +332,19 @@ pub enum MarketEvent {
         /// Paid.
         amount: Usdc,
     },
-    /// Stake was slashed for a run.
-    StakeSlashed {
+    /// A claim's reservation was paid to the escrow (for the poster).
+    StakeForfeited {
         /// The agent.
         agent_id: AgentId,
-        /// The run it timed out on.
+        /// The run.
         run_id: RunId,
-        /// Taken.
+        /// The reservation.
         amount: Usdc,
-        /// Active stake afterwards.
-        stake_after: Usdc,
-        /// Pending afterwards.
-        pending_after: Usdc,
-        /// Slash count afterwards.
+        /// Why: a slash, an abandon or a lost dispute.
+        outcome: ClaimOutcome,
+        /// Stake left.
+        remaining_stake: Usdc,
+        /// Strikes afterwards.
         strikes: u32,
     },
     /// The agent's status changed in a transaction.
@@ -261,17 +362,27 @@ pub enum MarketEvent {
         min_stake: Usdc,
         /// Unstake cooldown in seconds.
         unstake_cooldown: u32,
-        /// Slashes that ban.
+        /// Strikes that ban.
         strikes_to_ban: u16,
         /// Completions for ESTABLISHED.
         established_completions: u16,
-        /// Seconds since first reaching the minimum for ESTABLISHED.
+        /// Seconds since `stakedSince` for ESTABLISHED.
         established_age: u32,
     },
     /// The vault's hooks were bound to the escrow.
     RunEscrowSet {
         /// The escrow.
         run_escrow: Address,
+    },
+    /// The vault owner paused new stake.
+    StakingPaused {
+        /// Who paused.
+        account: Address,
+    },
+    /// The vault owner lifted the staking pause.
+    StakingUnpaused {
+        /// Who unpaused.
+        account: Address,
     },
 }
 
@@ -289,10 +400,16 @@ impl MarketEvent {
             Self::RevisionRequested { .. } => "RevisionRequested",
             Self::Approved { .. } => "Approved",
             Self::Rejected { .. } => "Rejected",
+            Self::Disputed { .. } => "Disputed",
+            Self::EvidenceSubmitted { .. } => "EvidenceSubmitted",
+            Self::DisputeResolved { .. } => "DisputeResolved",
+            Self::RejectionFinalized { .. } => "RejectionFinalized",
+            Self::Abandoned { .. } => "Abandoned",
             Self::Slashed { .. } => "Slashed",
             Self::RunExpired { .. } => "RunExpired",
             Self::CreditAdded { .. } => "CreditAdded",
             Self::CreditWithdrawn { .. } => "CreditWithdrawn",
+            Self::FeesWithdrawn { .. } => "FeesWithdrawn",
             Self::EscrowParametersUpdated { .. } => "EscrowParametersUpdated",
             Self::TreasuryUpdated { .. } => "TreasuryUpdated",
             Self::Paused { .. } => "Paused",
@@ -301,10 +418,12 @@ impl MarketEvent {
             Self::Staked { .. } => "Staked",
             Self::UnstakeRequested { .. } => "UnstakeRequested",
             Self::StakeWithdrawn { .. } => "StakeWithdrawn",
-            Self::StakeSlashed { .. } => "StakeSlashed",
+            Self::StakeForfeited { .. } => "StakeForfeited",
             Self::AgentStatusChanged { .. } => "AgentStatusChanged",
             Self::VaultParametersUpdated { .. } => "VaultParametersUpdated",
             Self::RunEscrowSet { .. } => "RunEscrowSet",
+            Self::StakingPaused { .. } => "StakingPaused",
+            Self::StakingUnpaused { .. } => "StakingUnpaused",
         }
     }
 
@@ -320,10 +439,15 @@ impl MarketEvent {
             | Self::RevisionRequested { run_id, .. }
             | Self::Approved { run_id, .. }
             | Self::Rejected { run_id, .. }
+            | Self::Disputed { run_id, .. }
+            | Self::EvidenceSubmitted { run_id, .. }
+            | Self::DisputeResolved { run_id, .. }
+            | Self::RejectionFinalized { run_id, .. }
+            | Self::Abandoned { run_id, .. }
             | Self::Slashed { run_id, .. }
             | Self::RunExpired { run_id, .. }
             | Self::CreditAdded { run_id, .. }
-            | Self::StakeSlashed { run_id, .. } => Some(*run_id),
+            | Self::StakeForfeited { run_id, .. } => Some(*run_id),
             _ => None,
         }
     }
@@ -337,12 +461,16 @@ impl MarketEvent {
             | Self::RevisionRequested { agent_id, .. }
             | Self::Approved { agent_id, .. }
             | Self::Rejected { agent_id, .. }
+            | Self::Disputed { agent_id, .. }
+            | Self::DisputeResolved { agent_id, .. }
+            | Self::RejectionFinalized { agent_id, .. }
+            | Self::Abandoned { agent_id, .. }
             | Self::Slashed { agent_id, .. }
             | Self::AgentRegistered { agent_id, .. }
             | Self::Staked { agent_id, .. }
             | Self::UnstakeRequested { agent_id, .. }
             | Self::StakeWithdrawn { agent_id, .. }
-            | Self::StakeSlashed { agent_id, .. }
+            | Self::StakeForfeited { agent_id, .. }
             | Self::AgentStatusChanged { agent_id, .. } => Some(*agent_id),
             _ => None,
         }
@@ -392,10 +520,15 @@ mod tests {
             spec_uri: "ipfs://spec".into(),
             reward: Usdc::from(100_000_000u64),
             fee: Usdc::from(5_000_000u64),
+            required_stake: Usdc::from(20_000_000u64),
             deadline: 1_800_000_000,
             max_revisions: 3,
+            terms_version: 1,
             claim_timeout: 604_800,
             review_period: 604_800,
+            dispute_window: 259_200,
+            ruling_period: 1_209_600,
+            arbitrator: address!("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"),
         };
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["type"], "RunCreated");
@@ -403,6 +536,8 @@ mod tests {
         assert_eq!(json["specUri"], "ipfs://spec");
         assert_eq!(json["reward"], "100000000");
         assert_eq!(json["maxRevisions"], 3);
+        assert_eq!(json["requiredStake"], "20000000");
+        assert_eq!(json["arbitrator"], "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc");
         let back: MarketEvent = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
         assert_eq!(back.name(), "RunCreated");
@@ -412,12 +547,12 @@ mod tests {
 
     #[test]
     fn slash_touches_run_and_agent() {
-        let event = MarketEvent::StakeSlashed {
+        let event = MarketEvent::StakeForfeited {
             agent_id: AgentId(2),
             run_id: RunId(9),
             amount: Usdc::from(20_000_000u64),
-            stake_after: Usdc::from(0u64),
-            pending_after: Usdc::from(0u64),
+            outcome: ClaimOutcome::Slashed,
+            remaining_stake: Usdc::from(0u64),
             strikes: 1,
         };
         assert_eq!((event.run_id(), event.agent_id()), (Some(RunId(9)), Some(AgentId(2))));

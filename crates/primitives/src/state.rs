@@ -162,6 +162,41 @@ contract_enum!(
     }
 );
 
+contract_enum!(
+    /// How a claim ended, as the escrow reports it to the vault (`StakeVault.Outcome`).
+    ClaimOutcome, "claim outcome",
+    "APPROVED, DISPUTE_WON, DISPUTE_SPLIT, REJECTED, SLASHED, ABANDONED, DISPUTE_LOST, DISPUTE_LOST_STRUCK" {
+        /// Approved (by the poster or on timeout). Releases the reservation.
+        Approved = 0 => "APPROVED",
+        /// A ruling of at least 50% for the agent, or a conceded dispute. Releases it.
+        DisputeWon = 1 => "DISPUTE_WON",
+        /// The default 50/50 split of a silent arbitrator. Releases it.
+        DisputeSplit = 2 => "DISPUTE_SPLIT",
+        /// A rejection became final. Releases it.
+        Rejected = 3 => "REJECTED",
+        /// Slashed after the claim timeout. Forfeits it, with a strike.
+        Slashed = 4 => "SLASHED",
+        /// Given back by the agent. Forfeits it, without a strike.
+        Abandoned = 5 => "ABANDONED",
+        /// A ruling below 50%. Forfeits it.
+        DisputeLost = 6 => "DISPUTE_LOST",
+        /// A ruling of 0 with a strike. Forfeits it, with a strike.
+        DisputeLostStruck = 7 => "DISPUTE_LOST_STRUCK",
+    }
+);
+
+impl ClaimOutcome {
+    /// Whether this outcome counts a strike (and freezes the agent).
+    pub const fn is_strike(self) -> bool {
+        matches!(self, Self::Slashed | Self::DisputeLostStruck)
+    }
+
+    /// Whether this outcome is a lost dispute.
+    pub const fn is_dispute_lost(self) -> bool {
+        matches!(self, Self::DisputeLost | Self::DisputeLostStruck)
+    }
+}
+
 impl AgentStatus {
     /// Whether the status itself allows claiming (the stake check is separate).
     pub const fn may_claim(self) -> bool {

@@ -9,7 +9,7 @@ use runs_primitives::{AgentId, MarketEvent};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, agent_dto, pagination, slashable};
+use super::{DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE, agent_dto, pagination};
 use crate::{
     ApiError, ApiState, ErrorBody, derive,
     dto::{AgentDetail, AgentList, Slash, Stake},
@@ -92,14 +92,23 @@ pub(crate) async fn get_agent(
     let agent =
         db.reader.get_agent(chain, AgentId(id)).await?.ok_or(ApiError::AgentNotFound(id))?;
     let chain_params = state.chain_params(&mut db).await?;
-    let slashes = db.reader.agent_events(chain, AgentId(id), AgentEventKind::StakeSlashed).await?;
+    let slashes =
+        db.reader.agent_events(chain, AgentId(id), AgentEventKind::StakeForfeited).await?;
     let slash_history = slashes
         .iter()
         .filter_map(|ev| match &ev.event {
-            MarketEvent::StakeSlashed { run_id, amount, stake_after, strikes, .. } => Some(Slash {
+            MarketEvent::StakeForfeited {
+                run_id,
+                amount,
+                outcome,
+                remaining_stake,
+                strikes,
+                ..
+            } => Some(Slash {
                 run_id: run_id.get(),
                 amount: units(*amount),
-                stake_after: units(*stake_after),
+                outcome: outcome.as_str().to_owned(),
+                stake_after: units(*remaining_stake),
                 strikes: *strikes,
                 block_number: ev.position.block_number,
                 tx_hash: format!("{:#x}", ev.position.tx_hash),
@@ -114,7 +123,7 @@ pub(crate) async fn get_agent(
     }))
 }
 
-/// An agent's stake: active, pending withdrawal, the minimum, and what a slash would take.
+/// An agent's stake: reserved by live claims, free, pending withdrawal, and the minimum.
 #[utoipa::path(
     get,
     path = "/api/agents/{id}/stake",
@@ -142,12 +151,14 @@ pub(crate) async fn get_stake(
         agent_id: id,
         status: derive::agent_status(&agent, params.as_ref(), head.timestamp()).into(),
         staked_amount: units(agent.stake),
+        reserved_stake: units(agent.reserved),
+        free_stake: units(derive::free_stake(&agent)),
         pending_unstake: units(agent.pending_unstake),
         unstake_ready_at: agent.unstake_ready_at.map(iso),
         min_stake: units(min),
         has_min_stake: params.is_some() && agent.stake >= min,
         staked_at: agent.staked_since.map(iso),
         active_claims: agent.active_claims,
-        slashable: units(slashable(&agent, params.as_ref())),
+        slashable: units(agent.reserved),
     }))
 }

@@ -2,15 +2,16 @@
 //! wire shapes of [`crate::dto`].
 
 pub(crate) mod agents;
+pub(crate) mod arbitrators;
 pub(crate) mod runs;
 pub(crate) mod system;
 
-use runs_db::{AgentRow, ChainParams, read::RunView};
-use runs_primitives::{ChainEvent, Usdc};
+use runs_db::{AgentRow, ChainParams, Dispute, RunRow, read::RunView};
+use runs_primitives::{ChainEvent, MarketEvent, RunState};
 
 use crate::{
     derive,
-    dto::{Agent, Pagination, Reputation, Run, RunEvent},
+    dto::{Agent, Evidence, Pagination, Reputation, Run, RunDispute, RunEvent, RunRejection},
     format::{checksum, iso, units},
 };
 
@@ -25,8 +26,12 @@ pub(crate) fn pagination(page: u64, limit: u32, total: u64) -> Pagination {
     Pagination { page, limit, total, total_pages: total.div_ceil(u64::from(limit)) }
 }
 
-pub(crate) fn run_dto(view: &RunView, params: Option<&ChainParams>) -> Run {
+/// The wire shape of a run. `events` (the run's history, in chain order) adds every piece of
+/// dispute evidence; without it a dispute lists only the agent's case.
+pub(crate) fn run_dto(view: &RunView, events: Option<&[ChainEvent]>) -> Run {
     let r = &view.run;
+    let awaiting = r.state.is_awaiting_submission();
+    let timer_end = |period: u32| r.timer_start.map(|t| iso(t.saturating_add(u64::from(period))));
     Run {
         bounty_id: r.run_id.get(),
         poster_address: checksum(r.poster),
@@ -37,7 +42,7 @@ pub(crate) fn run_dto(view: &RunView, params: Option<&ChainParams>) -> Run {
         state: r.state.into(),
         claimed_by: r.agent_id.map(|a| a.get()),
         claimed_by_wallet: r.agent_wallet.map(checksum),
-        stake: units(derive::run_stake(r, view.agent_stake, view.agent_pending, params)),
+        stake: units(r.required_stake),
         deliverable_hash: r.deliverable_uri.clone(),
         revision_count: r.revision_count,
         max_revisions: r.max_revisions,
@@ -45,12 +50,65 @@ pub(crate) fn run_dto(view: &RunView, params: Option<&ChainParams>) -> Run {
         submitted_at: r.submitted_at.map(iso),
         created_at: iso(r.created_at),
         updated_at: iso(r.updated_at),
+        required_stake: units(r.required_stake),
+        arbitrator: checksum(r.arbitrator),
+        claim_timeout: r.claim_timeout,
+        review_period: r.review_period,
+        dispute_window: r.dispute_window,
+        ruling_period: r.ruling_period,
+        terms_version: r.terms_version,
+        settled: r.settled,
+        claim_timeout_ends_at: if awaiting { timer_end(r.claim_timeout) } else { None },
+        review_ends_at: if r.state == RunState::Submitted {
+            timer_end(r.review_period)
+        } else {
+            None
+        },
+        rejection: r.rejection.as_ref().map(|rej| RunRejection {
+            reason_uri: rej.reason_uri.clone(),
+            bond: units(rej.bond),
+            rejected_at: iso(rej.rejected_at),
+            window_ends_at: iso(rej.rejected_at.saturating_add(u64::from(r.dispute_window))),
+            finalized_at: rej.finalized_at.map(iso),
+            accepted_by_agent: rej.accepted_by_agent,
+        }),
+        dispute: r.dispute.as_ref().map(|d| dispute_dto(r, d, events)),
     }
 }
 
-/// Keys of event fields that hold addresses (checksummed on the way out) or unix times (ISO).
-const ADDRESS_KEYS: [&str; 6] =
-    ["poster", "wallet", "account", "treasury", "previous", "runEscrow"];
+fn dispute_dto(r: &RunRow, d: &Dispute, events: Option<&[ChainEvent]>) -> RunDispute {
+    let mut evidence = vec![Evidence {
+        by: r.agent_wallet.map(checksum).unwrap_or_default(),
+        uri: d.evidence_uri.clone(),
+        at: iso(d.disputed_at),
+    }];
+    for ev in events.unwrap_or_default() {
+        if let MarketEvent::EvidenceSubmitted { by, uri, .. } = &ev.event {
+            evidence.push(Evidence {
+                by: checksum(*by),
+                uri: uri.clone(),
+                at: iso(ev.position.block_timestamp),
+            });
+        }
+    }
+    let ruling = d.ruling.as_ref();
+    RunDispute {
+        evidence,
+        disputed_at: iso(d.disputed_at),
+        ruling_deadline: iso(d.disputed_at.saturating_add(u64::from(r.ruling_period))),
+        agent_share_bps: ruling.map(|x| x.agent_share_bps),
+        strike: ruling.map(|x| x.strike),
+        by_default: ruling.map(|x| x.by_default),
+        conceded: ruling.map(|x| x.conceded),
+        resolved_at: ruling.map(|x| iso(x.resolved_at)),
+        to_agent: ruling.map(|x| units(x.to_agent)),
+        to_poster: ruling.map(|x| units(x.to_poster)),
+        stake_forfeited: ruling.map(|x| units(x.stake_forfeited)),
+    }
+}
+
+const ADDRESS_KEYS: [&str; 8] =
+    ["poster", "wallet", "account", "treasury", "previous", "runEscrow", "arbitrator", "by"];
 const TIME_KEYS: [&str; 2] = ["deadline", "readyAt"];
 
 pub(crate) fn event_dto(ev: &ChainEvent) -> RunEvent {
@@ -87,24 +145,23 @@ pub(crate) fn agent_dto(a: &AgentRow, params: Option<&ChainParams>, now: u64) ->
         metadata_uri: a.metadata_uri.clone(),
         status: status.into(),
         staked_amount: units(a.stake),
+        reserved_stake: units(a.reserved),
+        free_stake: units(a.stake.saturating_sub(a.reserved)),
         staked_at: a.staked_since.map(iso),
         pending_unstake: units(a.pending_unstake),
         unstake_ready_at: a.unstake_ready_at.map(iso),
         active_claims: a.active_claims,
-        strikes: a.slashes,
+        strikes: a.strikes,
         reputation: Reputation {
             score: derive::reputation_score(a, status),
             completions: a.completions,
             total_claimed: a.claims,
             total_volume: units(a.volume),
+            rejections: a.rejections,
+            disputes_won: a.disputes_won,
+            disputes_lost: a.disputes_lost,
         },
         registered_at: iso(a.registered_at),
         updated_at: iso(a.updated_at),
     }
-}
-
-/// What one slash would take from `a` now: the minimum stake capped at active + pending stake.
-pub(crate) fn slashable(a: &AgentRow, params: Option<&ChainParams>) -> Usdc {
-    let held = a.stake.checked_add(a.pending_unstake).unwrap_or(a.stake);
-    derive::min_stake(params).min(held)
 }

@@ -98,7 +98,7 @@ impl ListRunsParams {
                     ApiError::invalid(
                         "state",
                         "must be one of DRAFT, OPEN, CLAIMED, IN_PROGRESS, SUBMITTED, APPROVED, \
-                         REVISION_REQUESTED, REJECTED, CANCELLED, EXPIRED",
+                         REVISION_REQUESTED, REJECTED, CANCELLED, EXPIRED, DISPUTED, RESOLVED",
                     )
                 })
             })
@@ -172,7 +172,6 @@ pub(crate) async fn list_runs(
     let (query, page) = params.parse()?;
     // One extra row tells whether a next page exists without a second query.
     let mut rows = db.list_runs(&RunQuery { limit: query.limit + 1, ..query.clone() }).await?;
-    let chain_params = state.chain_params(&mut db).await?;
     let has_more = rows.len() > query.limit as usize;
     rows.truncate(query.limit as usize);
     let total = state.total_runs(&mut db, &query.filter).await?;
@@ -187,7 +186,7 @@ pub(crate) async fn list_runs(
         .encode()
     });
     Ok(Json(RunList {
-        runs: rows.iter().map(|r| run_dto(r, chain_params.as_ref())).collect(),
+        runs: rows.iter().map(|r| run_dto(r, None)).collect(),
         pagination: pagination(page, query.limit, total),
         next_cursor,
         indexed_block: db.head().await?.number(),
@@ -213,10 +212,9 @@ pub(crate) async fn get_run(
     mut db: Db,
 ) -> Result<Json<RunDetail>, ApiError> {
     let view = db.get_run(RunId(id)).await?.ok_or(ApiError::RunNotFound(id))?;
-    let chain_params = state.chain_params(&mut db).await?;
     let events = db.reader.run_events(state.chain_id(), RunId(id)).await?;
     Ok(Json(RunDetail {
-        run: run_dto(&view, chain_params.as_ref()),
+        run: run_dto(&view, Some(&events)),
         events: events.iter().map(event_dto).collect(),
     }))
 }
@@ -270,11 +268,13 @@ async fn check(
             status: derive::agent_status(&agent, params.as_ref(), now).into(),
             staked_amount: units(agent.stake),
             has_min_stake: params.is_some() && agent.stake >= min,
+            free_stake: units(derive::free_stake(&agent)),
         },
         run: EligibilityRun {
             id: run_id,
             state: view.run.state.into(),
             reward: units(view.run.reward),
+            required_stake: units(view.run.required_stake),
         },
     };
     Ok(Checked { eligibility, reasons, wallet: agent.wallet })
@@ -319,7 +319,7 @@ pub(crate) async fn claim_eligibility(
     responses(
         (status = 200, description = "Eligible: the transaction to sign", body = ClaimResponse),
         (status = 400, description = "Invalid input (INVALID_PARAMETER, BODY_TOO_LARGE) or run not available (RUN_NOT_AVAILABLE)", body = ErrorBody),
-        (status = 403, description = "AGENT_BANNED, AGENT_FROZEN, INSUFFICIENT_STAKE, AGENT_IS_POSTER, AGENT_SLASHED_ON_RUN or WALLET_MISMATCH", body = ErrorBody),
+        (status = 403, description = "AGENT_BANNED, AGENT_FROZEN, INSUFFICIENT_STAKE, INSUFFICIENT_FREE_STAKE, AGENT_IS_POSTER, AGENT_IS_ARBITRATOR, AGENT_SLASHED_ON_RUN or WALLET_MISMATCH", body = ErrorBody),
         (status = 404, description = "No such run or agent", body = ErrorBody),
         (status = 503, description = "Database unavailable or deployment unknown", body = ErrorBody),
     )
