@@ -263,13 +263,19 @@ impl DevnetArgs {
                     // A stop wins over the tasks ending because of it.
                     biased;
                     () = stopped(stop.clone()) => Ok(()),
+                    // Both tasks end on the same stop: one that ends after it was set is a
+                    // stop, whichever wakeup the select saw first.
                     result = &mut indexer => {
                         indexer_done = true;
-                        Err(task_error("the indexer", result))
+                        if *stop.borrow() { Ok(()) } else { Err(task_error("the indexer", result)) }
                     }
                     result = &mut server => {
                         server_done = true;
-                        Err(task_error("the API server", result))
+                        if *stop.borrow() {
+                            Ok(())
+                        } else {
+                            Err(task_error("the API server", result))
+                        }
                     }
                 }
             }
@@ -564,6 +570,10 @@ async fn wait_indexed(
             return Synced::Stopped;
         }
         if indexer.is_finished() {
+            // A stop set between the check above and this one also ends the indexer.
+            if *stop.borrow() {
+                return Synced::Stopped;
+            }
             return Synced::IndexerFailed(task_error("the indexer", indexer.await));
         }
         if let Ok(Some(checkpoint)) = store.checkpoint(chain_id).await
