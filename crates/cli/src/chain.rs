@@ -3,16 +3,18 @@
 //! turned into [`Record`]s. USDC pulls (balance check, then allowance, permit or approve) live
 //! here too, since `fund`, `createAndFund` and `stake` share them.
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
 
 use alloy::{
     contract::{CallBuilder, CallDecoder, Error as ContractError},
+    dyn_abi::{DynSolValue, EventExt},
     eips::BlockId,
+    json_abi::{InternalType, JsonAbi},
     primitives::{Address, B256, U256, keccak256},
     providers::{DynProvider, Provider},
     rpc::types::Log,
     signers::{Signer, local::PrivateKeySigner},
-    sol_types::{SolEventInterface, SolStruct},
+    sol_types::SolStruct,
 };
 use eyre::{WrapErr, eyre};
 use runs_bindings::{MockUSDC, RunEscrow, StakeVault, decode_revert};
@@ -224,7 +226,7 @@ impl Chain {
         };
         if let Some(data) = err.as_revert_data() {
             return match decode_revert(&data) {
-                Some(revert) => ContractRevert::new(call, revert).into(),
+                Some(revert) => ContractRevert::new(call, &data, revert).into(),
                 None => eyre!("{call} reverted with unknown error data {data}"),
             };
         }
@@ -326,29 +328,116 @@ impl Chain {
         }))
     }
 
-    /// Decodes a receipt log of the marketplace (and the token's `Approval`) into a record.
-    fn decode_event(&self, log: &Log) -> Option<(&'static str, Record)> {
+    /// Decodes a receipt log of the marketplace (and the token's `Approval`) into a record,
+    /// generically from the ABI (see [`render_event`]).
+    fn decode_event(&self, log: &Log) -> Option<(String, Record)> {
         let contracts = &self.manifest.contracts;
-        if log.address() == contracts.run_escrow.address {
-            let event = RunEscrow::RunEscrowEvents::decode_log(&log.inner).ok()?.data;
-            Some(escrow_event(event))
+        let abi = if log.address() == contracts.run_escrow.address {
+            &ABIS.escrow
         } else if log.address() == contracts.stake_vault.address {
-            let event = StakeVault::StakeVaultEvents::decode_log(&log.inner).ok()?.data;
-            Some(vault_event(event))
+            &ABIS.vault
         } else if log.address() == self.manifest.usdc {
-            match MockUSDC::MockUSDCEvents::decode_log(&log.inner).ok()?.data {
-                MockUSDC::MockUSDCEvents::Approval(e) => Some((
-                    "Approval",
-                    Record::new()
-                        .with("owner", Value::Address(e.owner))
-                        .with("spender", Value::Address(e.spender))
-                        .with("value", Value::amount(e.value)),
-                )),
-                _ => None,
-            }
+            // Of the token's events only the allowance matters here; transfers are implied by
+            // the marketplace's own events.
+            &ABIS.usdc
         } else {
-            None
+            return None;
+        };
+        let (name, record) = render_event(abi, log)?;
+        let wanted = log.address() != self.manifest.usdc || name == "Approval";
+        wanted.then_some((name, record))
+    }
+}
+
+/// The contracts' ABIs, parsed once: the one description of every event.
+struct Abis {
+    escrow: JsonAbi,
+    vault: JsonAbi,
+    usdc: JsonAbi,
+}
+
+static ABIS: LazyLock<Abis> = LazyLock::new(|| {
+    // The ABIs are embedded at compile time and parsed by the bindings' own tests.
+    let parse = |json: &str| serde_json::from_str::<JsonAbi>(json).expect("embedded ABI parses");
+    Abis {
+        escrow: parse(runs_bindings::RUN_ESCROW_ABI),
+        vault: parse(runs_bindings::STAKE_VAULT_ABI),
+        usdc: parse(runs_bindings::MOCK_USDC_ABI),
+    }
+});
+
+/// Decodes `log` with the event of `abi` its first topic names, into the event's name and its
+/// parameters in declaration order, struct parameters flattened into their fields. A new event
+/// in the contracts needs no code here.
+fn render_event(abi: &JsonAbi, log: &Log) -> Option<(String, Record)> {
+    let topic0 = *log.topics().first()?;
+    let event = abi.events().find(|event| event.selector() == topic0)?;
+    let decoded = event.decode_log(&log.inner.data).ok()?;
+    let (mut indexed, mut body) = (decoded.indexed.into_iter(), decoded.body.into_iter());
+    let mut record = Record::new();
+    for param in &event.inputs {
+        let value = if param.indexed { indexed.next()? } else { body.next()? };
+        let internal_type = param.internal_type.as_ref();
+        match (&value, param.components.is_empty()) {
+            (DynSolValue::Tuple(fields), false) => {
+                for (component, value) in param.components.iter().zip(fields) {
+                    let internal_type = component.internal_type.as_ref();
+                    record
+                        .push(component.name.clone(), typed(&component.name, internal_type, value));
+                }
+            }
+            _ => record.push(param.name.clone(), typed(&param.name, internal_type, &value)),
         }
+    }
+    Some((event.name.clone(), record))
+}
+
+/// How one ABI value prints. The ABI gives the Solidity type (and the enum an `uint8` encodes);
+/// what an integer means (an id, a time, a duration, a count or an amount) follows the
+/// contracts' naming conventions, which a test checks against every event.
+fn typed(name: &str, internal_type: Option<&InternalType>, value: &DynSolValue) -> Value {
+    let enum_name = internal_type.and_then(InternalType::as_enum).map(|(_, name)| name);
+    match value {
+        DynSolValue::Address(address) => Value::Address(*address),
+        DynSolValue::Bool(flag) => Value::Bool(*flag),
+        DynSolValue::String(text) => Value::Text(text.clone()),
+        DynSolValue::Uint(v, _) => match (enum_name, u8::try_from(*v)) {
+            (Some("RunState"), Ok(raw)) => run_state(raw),
+            (Some("AgentStatus"), Ok(raw)) => agent_status(raw),
+            _ => match uint_kind(name) {
+                UintKind::Id => id(*v),
+                UintKind::Time => Value::Time(u64::try_from(*v).unwrap_or(u64::MAX)),
+                UintKind::Duration => Value::Duration(u64::try_from(*v).unwrap_or(u64::MAX)),
+                UintKind::Count => Value::Count(u64::try_from(*v).unwrap_or(u64::MAX)),
+                UintKind::Amount => Value::amount(*v),
+            },
+        },
+        other => Value::Text(format!("{other:?}")),
+    }
+}
+
+/// What an unsigned integer parameter means, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UintKind {
+    Id,
+    Time,
+    Duration,
+    Count,
+    Amount,
+}
+
+fn uint_kind(name: &str) -> UintKind {
+    let ends = |suffixes: &[&str]| suffixes.iter().any(|suffix| name.ends_with(suffix));
+    if ends(&["Id", "ersion"]) {
+        UintKind::Id
+    } else if name == "deadline" || ends(&["At"]) {
+        UintKind::Time
+    } else if ends(&["Timeout", "Period", "Window", "Cooldown", "Age"]) {
+        UintKind::Duration
+    } else if ends(&["Bps", "Count", "Revisions", "Completions", "strikes", "Ban", "outcome"]) {
+        UintKind::Count
+    } else {
+        UintKind::Amount
     }
 }
 
@@ -367,189 +456,128 @@ pub(crate) fn agent_status(value: u8) -> Value {
     AgentStatus::try_from(value).map_or_else(|_| Value::Count(value.into()), Value::AgentStatus)
 }
 
-fn escrow_event(event: RunEscrow::RunEscrowEvents) -> (&'static str, Record) {
-    use RunEscrow::RunEscrowEvents as E;
-    let r = Record::new();
-    match event {
-        E::RunCreated(e) => (
-            "RunCreated",
-            r.with("runId", id(e.runId))
-                .with("poster", Value::Address(e.poster))
-                .with("specURI", Value::Text(e.specURI))
-                .with("reward", Value::amount(e.reward))
-                .with("fee", Value::amount(e.fee))
-                .with("deadline", Value::Time(e.deadline))
-                .with("maxRevisions", Value::Count(e.maxRevisions.into()))
-                .with("claimTimeout", Value::Duration(e.claimTimeout.into()))
-                .with("reviewPeriod", Value::Duration(e.reviewPeriod.into())),
-        ),
-        E::RunFunded(e) => (
-            "RunFunded",
-            r.with("runId", id(e.runId))
-                .with("poster", Value::Address(e.poster))
-                .with("amount", Value::amount(e.amount)),
-        ),
-        E::RunCancelled(e) => (
-            "RunCancelled",
-            r.with("runId", id(e.runId))
-                .with("poster", Value::Address(e.poster))
-                .with("refund", Value::amount(e.refund)),
-        ),
-        E::Claimed(e) => (
-            "Claimed",
-            r.with("runId", id(e.runId))
-                .with("agentId", id(e.agentId))
-                .with("wallet", Value::Address(e.wallet)),
-        ),
-        E::WorkStarted(e) => {
-            ("WorkStarted", r.with("runId", id(e.runId)).with("agentId", id(e.agentId)))
-        }
-        E::Submitted(e) => (
-            "Submitted",
-            r.with("runId", id(e.runId))
-                .with("agentId", id(e.agentId))
-                .with("deliverableURI", Value::Text(e.deliverableURI))
-                .with("revisionCount", Value::Count(e.revisionCount.into())),
-        ),
-        E::RevisionRequested(e) => (
-            "RevisionRequested",
-            r.with("runId", id(e.runId))
-                .with("agentId", id(e.agentId))
-                .with("reason", Value::Text(e.reason))
-                .with("revisionCount", Value::Count(e.revisionCount.into())),
-        ),
-        E::Approved(e) => (
-            "Approved",
-            r.with("runId", id(e.runId))
-                .with("agentId", id(e.agentId))
-                .with("wallet", Value::Address(e.wallet))
-                .with("reward", Value::amount(e.reward))
-                .with("fee", Value::amount(e.fee))
-                .with("onTimeout", Value::Bool(e.onTimeout)),
-        ),
-        E::Rejected(e) => (
-            "Rejected",
-            r.with("runId", id(e.runId))
-                .with("agentId", id(e.agentId))
-                .with("poster", Value::Address(e.poster))
-                .with("refund", Value::amount(e.refund)),
-        ),
-        E::Slashed(e) => (
-            "Slashed",
-            r.with("runId", id(e.runId))
-                .with("agentId", id(e.agentId))
-                .with("poster", Value::Address(e.poster))
-                .with("amount", Value::amount(e.amount))
-                .with("newState", run_state(e.newState))
-                .with("refund", Value::amount(e.refund)),
-        ),
-        E::RunExpired(e) => (
-            "RunExpired",
-            r.with("runId", id(e.runId))
-                .with("poster", Value::Address(e.poster))
-                .with("refund", Value::amount(e.refund)),
-        ),
-        E::CreditAdded(e) => (
-            "CreditAdded",
-            r.with("account", Value::Address(e.account))
-                .with("runId", id(e.runId))
-                .with("amount", Value::amount(e.amount)),
-        ),
-        E::CreditWithdrawn(e) => (
-            "CreditWithdrawn",
-            r.with("account", Value::Address(e.account)).with("amount", Value::amount(e.amount)),
-        ),
-        E::ParametersUpdated(e) => (
-            "ParametersUpdated",
-            r.with("version", id(e.version))
-                .with("feeBps", Value::Count(e.feeBps.into()))
-                .with("claimTimeout", Value::Duration(e.claimTimeout.into()))
-                .with("reviewPeriod", Value::Duration(e.reviewPeriod.into())),
-        ),
-        E::TreasuryUpdated(e) => (
-            "TreasuryUpdated",
-            r.with("previous", Value::Address(e.previous))
-                .with("treasury", Value::Address(e.treasury)),
-        ),
-        E::Paused(e) => ("Paused", r.with("account", Value::Address(e.account))),
-        E::Unpaused(e) => ("Unpaused", r.with("account", Value::Address(e.account))),
-        E::OwnershipTransferStarted(e) => (
-            "OwnershipTransferStarted",
-            r.with("previousOwner", Value::Address(e.previousOwner))
-                .with("newOwner", Value::Address(e.newOwner)),
-        ),
-        E::OwnershipTransferred(e) => (
-            "OwnershipTransferred",
-            r.with("previousOwner", Value::Address(e.previousOwner))
-                .with("newOwner", Value::Address(e.newOwner)),
-        ),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use alloy::{
+        primitives::{Address, LogData},
+        rpc::types::Log,
+        sol_types::SolEvent,
+    };
 
-fn vault_event(event: StakeVault::StakeVaultEvents) -> (&'static str, Record) {
-    use StakeVault::StakeVaultEvents as E;
-    let r = Record::new();
-    match event {
-        E::AgentRegistered(e) => (
-            "AgentRegistered",
-            r.with("agentId", id(e.agentId))
-                .with("wallet", Value::Address(e.wallet))
-                .with("metadataURI", Value::Text(e.metadataURI)),
-        ),
-        E::Staked(e) => (
-            "Staked",
-            r.with("agentId", id(e.agentId))
-                .with("wallet", Value::Address(e.wallet))
-                .with("amount", Value::amount(e.amount))
-                .with("totalStake", Value::amount(e.totalStake)),
-        ),
-        E::UnstakeRequested(e) => (
-            "UnstakeRequested",
-            r.with("agentId", id(e.agentId))
-                .with("amount", Value::amount(e.amount))
-                .with("totalStake", Value::amount(e.totalStake))
-                .with("totalPending", Value::amount(e.totalPending))
-                .with("readyAt", Value::Time(e.readyAt)),
-        ),
-        E::StakeWithdrawn(e) => (
-            "StakeWithdrawn",
-            r.with("agentId", id(e.agentId))
-                .with("wallet", Value::Address(e.wallet))
-                .with("amount", Value::amount(e.amount)),
-        ),
-        E::StakeSlashed(e) => (
-            "StakeSlashed",
-            r.with("agentId", id(e.agentId))
-                .with("runId", id(e.runId))
-                .with("amount", Value::amount(e.amount))
-                .with("stakeAfter", Value::amount(e.stakeAfter))
-                .with("pendingAfter", Value::amount(e.pendingAfter))
-                .with("strikes", Value::Count(e.strikes.into())),
-        ),
-        E::AgentStatusChanged(e) => (
-            "AgentStatusChanged",
-            r.with("agentId", id(e.agentId))
-                .with("previous", agent_status(e.previous))
-                .with("current", agent_status(e.current)),
-        ),
-        E::RunEscrowSet(e) => ("RunEscrowSet", r.with("runEscrow", Value::Address(e.runEscrow))),
-        E::ParametersUpdated(e) => (
-            "ParametersUpdated",
-            r.with("minStake", Value::amount(U256::from(e.minStake)))
-                .with("unstakeCooldown", Value::Duration(e.unstakeCooldown.into()))
-                .with("strikesToBan", Value::Count(e.strikesToBan.into()))
-                .with("establishedCompletions", Value::Count(e.establishedCompletions.into()))
-                .with("establishedAge", Value::Duration(e.establishedAge.into())),
-        ),
-        E::OwnershipTransferStarted(e) => (
-            "OwnershipTransferStarted",
-            r.with("previousOwner", Value::Address(e.previousOwner))
-                .with("newOwner", Value::Address(e.newOwner)),
-        ),
-        E::OwnershipTransferred(e) => (
-            "OwnershipTransferred",
-            r.with("previousOwner", Value::Address(e.previousOwner))
-                .with("newOwner", Value::Address(e.newOwner)),
-        ),
+    use super::*;
+
+    fn log(data: LogData) -> Log {
+        Log { inner: alloy::primitives::Log { address: Address::ZERO, data }, ..Log::default() }
+    }
+
+    #[test]
+    fn renders_any_event_from_the_abi_with_structs_flattened() {
+        let ruling = RunEscrow::DisputeResolved {
+            runId: U256::from(7),
+            agentId: U256::from(2),
+            arbitrator: Address::repeat_byte(9),
+            ruling: runs_bindings::IRunEscrow::Ruling {
+                agentShareBps: 6_000,
+                toAgent: U256::from(60_000_000),
+                toTreasury: U256::from(3_000_000),
+                toPoster: U256::from(40_000_000),
+                bond: U256::from(20_000_000),
+                stakeForfeited: U256::ZERO,
+                strike: false,
+                byDefault: false,
+            },
+        };
+        let (name, record) = render_event(&ABIS.escrow, &log(ruling.encode_log_data())).unwrap();
+        assert_eq!(name, "DisputeResolved");
+        assert_eq!(
+            record.inline(0),
+            format!(
+                "runId: 7, agentId: 2, arbitrator: {}, agentShareBps: 6000, toAgent: 60 USDC, \
+                 toTreasury: 3 USDC, toPoster: 40 USDC, bond: 20 USDC, stakeForfeited: 0 USDC, \
+                 strike: false, byDefault: false",
+                Address::repeat_byte(9)
+            )
+        );
+
+        let slashed = RunEscrow::Slashed {
+            runId: U256::from(3),
+            agentId: U256::from(1),
+            poster: Address::ZERO,
+            amount: U256::from(20_000_000),
+            newState: RunState::Expired.as_u8(),
+            refund: U256::from(105_000_000),
+        };
+        let (_, record) = render_event(&ABIS.escrow, &log(slashed.encode_log_data())).unwrap();
+        assert!(matches!(record.get("newState"), Some(Value::RunState(RunState::Expired))));
+    }
+
+    #[test]
+    fn every_event_parameter_has_an_intended_kind() {
+        use UintKind::*;
+        let expected = |name: &str| match name {
+            "runId" | "agentId" | "version" | "termsVersion" => Id,
+            "deadline" | "readyAt" => Time,
+            "claimTimeout" | "reviewPeriod" | "disputeWindow" | "rulingPeriod"
+            | "unstakeCooldown" | "establishedAge" => Duration,
+            "feeBps"
+            | "agentShareBps"
+            | "revisionCount"
+            | "maxRevisions"
+            | "strikes"
+            | "strikesToBan"
+            | "establishedCompletions"
+            | "outcome" => Count,
+            _ => Amount,
+        };
+        let amounts = [
+            "amount",
+            "reward",
+            "fee",
+            "requiredStake",
+            "refund",
+            "reserved",
+            "bond",
+            "stakeForfeited",
+            "toAgent",
+            "toTreasury",
+            "toPoster",
+            "totalStake",
+            "totalPending",
+            "remainingStake",
+            "minStake",
+            "value",
+        ];
+        for abi in [&ABIS.escrow, &ABIS.vault] {
+            for event in abi.events() {
+                let params = event.inputs.iter().flat_map(|p| {
+                    if p.components.is_empty() {
+                        vec![(p.name.clone(), p.ty.clone(), p.internal_type.clone())]
+                    } else {
+                        p.components
+                            .iter()
+                            .map(|c| (c.name.clone(), c.ty.clone(), c.internal_type.clone()))
+                            .collect()
+                    }
+                });
+                for (name, ty, internal_type) in params {
+                    let named_enum = internal_type
+                        .as_ref()
+                        .and_then(InternalType::as_enum)
+                        .is_some_and(|(_, e)| e == "RunState" || e == "AgentStatus");
+                    if !ty.starts_with("uint") || named_enum {
+                        continue;
+                    }
+                    let kind = uint_kind(&name);
+                    assert_eq!(kind, expected(&name), "{}.{name}", event.name);
+                    if kind == Amount {
+                        assert!(
+                            amounts.contains(&name.as_str()),
+                            "{}.{name}: an amount?",
+                            event.name
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -36,9 +36,14 @@ enum Command {
     /// Act on runs as a poster (create, fund, approve, ...) or read one.
     #[command(subcommand)]
     Run(cmd::run::RunCommand),
-    /// Act as an agent (register, stake, claim, submit, ...) or read one.
+    /// Act as an agent (register, stake, claim, submit, dispute, ...) or read one.
     #[command(subcommand)]
     Agent(cmd::agent::AgentCommand),
+    /// Add evidence to an open rejection or a dispute (the run's poster or agent).
+    Evidence(cmd::evidence::EvidenceArgs),
+    /// Act as a run's arbitrator (resolve a dispute).
+    #[command(subcommand)]
+    Arbiter(cmd::arbiter::ArbiterCommand),
     /// Index every contract event into Postgres or SQLite, then follow the head (Ctrl-C stops).
     Index(cmd::index::IndexArgs),
     /// Serve the REST API over the indexed database (Ctrl-C stops).
@@ -80,6 +85,8 @@ async fn run() -> eyre::Result<()> {
         Command::Deploy(args) => args.run().await,
         Command::Run(command) => command.run().await,
         Command::Agent(command) => command.run().await,
+        Command::Evidence(args) => args.run().await,
+        Command::Arbiter(command) => command.run().await,
         Command::Index(args) => args.run().await,
         Command::Serve(args) => args.run().await,
         Command::Db(command) => command.run().await,

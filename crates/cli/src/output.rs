@@ -2,7 +2,10 @@
 //! lines or as one JSON object with stable camelCase keys (amounts as base-unit strings, times as
 //! ISO 8601 UTC), and errors go to stderr as `error: ...` plus an optional `hint: ...`.
 
-use std::io::{self, Write};
+use std::{
+    borrow::Cow,
+    io::{self, Write},
+};
 
 use alloy::primitives::{Address, B256, U256};
 use runs_primitives::{AgentStatus, RunState, Usdc};
@@ -13,7 +16,7 @@ use crate::hints::{ContractRevert, HintedError};
 /// Named, typed fields: a run, an agent, an event's arguments or a command's result.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Record {
-    fields: Vec<(&'static str, Value)>,
+    fields: Vec<(Cow<'static, str>, Value)>,
 }
 
 /// One typed value; its type decides how it prints.
@@ -51,19 +54,24 @@ impl Record {
     }
 
     /// Appends a field.
-    pub(crate) fn with(mut self, key: &'static str, value: Value) -> Self {
-        self.fields.push((key, value));
+    pub(crate) fn with(mut self, key: impl Into<Cow<'static, str>>, value: Value) -> Self {
+        self.fields.push((key.into(), value));
         self
+    }
+
+    /// Appends a field in place.
+    pub(crate) fn push(&mut self, key: impl Into<Cow<'static, str>>, value: Value) {
+        self.fields.push((key.into(), value));
     }
 
     /// The value of `key`, if present.
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
-        self.fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// The record as a JSON object.
     pub(crate) fn to_json(&self) -> Map<String, Json> {
-        self.fields.iter().map(|(k, v)| ((*k).to_owned(), v.to_json())).collect()
+        self.fields.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect()
     }
 
     /// One line, `key: value, key: value`, for event arguments.
@@ -140,7 +148,7 @@ pub(crate) struct TxReport {
     /// Gas used.
     pub(crate) gas_used: u64,
     /// Decoded events, by name.
-    pub(crate) events: Vec<(&'static str, Record)>,
+    pub(crate) events: Vec<(String, Record)>,
 }
 
 /// The result of a command that sent transactions.

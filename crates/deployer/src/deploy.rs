@@ -156,7 +156,7 @@ pub async fn deploy<P: Provider>(
         ),
         UsdcSource::Auto | UsdcSource::DeployMock => None,
     };
-    let (arbitrator, treasury) = roles(chain_id, from, config)?;
+    let (arbitrator, treasury) = config.roles(chain_id, from)?;
     let params = &config.parameters;
     let vault_params = vault_parameters(params)?;
     let escrow_params = escrow_parameters(params, arbitrator)?;
@@ -244,8 +244,16 @@ pub async fn mint_mock_usdc<P: Provider>(
     Ok(())
 }
 
-/// The arbitrator and treasury of a deployment from `from` on `chain_id`: the defaults of the
-/// module docs, and the refusals that need no transaction.
+impl DeployConfig {
+    /// The `(arbitrator, treasury)` a deployment from `from` on `chain_id` gets: the defaults of
+    /// the module docs, or the refusal (no arbitrator off the dev chain, the zero arbitrator, a
+    /// treasury that is the arbitrator). Needs no transaction: [`deploy`] checks it first, and a
+    /// caller may check it before compiling.
+    pub fn roles(&self, chain_id: u64, from: Address) -> Result<(Address, Address)> {
+        roles(chain_id, from, self)
+    }
+}
+
 fn roles(chain_id: u64, from: Address, config: &DeployConfig) -> Result<(Address, Address)> {
     let arbitrator = match config.arbitrator {
         Some(arbitrator) => arbitrator,

@@ -1,5 +1,5 @@
-//! `runs agent ...`: the agent's side (register, stake, unstake, withdraw, claim, start, submit)
-//! and `show`, which reads an agent straight from the chain. The signer's wallet is the agent's
+//! `runs agent ...`: the agent's side (register, stake, unstake, withdraw, claim, start, submit,
+//! abandon, and against a rejection dispute or accept-rejection) and `show`, which reads an agent straight from the chain. The signer's wallet is the agent's
 //! wallet; commands that need the agent id look it up from the wallet.
 
 use alloy::primitives::{Address, U256};
@@ -8,7 +8,7 @@ use runs_primitives::{AgentId, AgentStatus, RunId, Usdc};
 
 use crate::{
     chain::{Chain, Pull, PullArgs, ReadArgs, SendArgs, agent_status, id, run_state},
-    cmd::run::{event_field, withdraw_credit},
+    cmd::run::{event_field, report_with_state, withdraw_credit},
     hints::HintedError,
     output::{ActionReport, Record, TxReport, Value, print_record},
 };
@@ -20,16 +20,27 @@ pub(crate) enum AgentCommand {
     Register(RegisterArgs),
     /// Add USDC to the agent's stake (approval or permit handled for you).
     Stake(AmountArgs),
-    /// Request to withdraw AMOUNT of stake; it can be withdrawn after the cooldown.
+    /// Request to withdraw AMOUNT of free stake (not reserved by a live claim); it can be
+    /// withdrawn after the cooldown.
     Unstake(AmountArgs),
     /// Withdraw the stake requested with `unstake`, once the cooldown has passed.
     Withdraw(SendArgs),
-    /// Claim an OPEN run for the signer's agent.
+    /// Claim an OPEN run for the signer's agent; reserves the run's required stake until the run
+    /// settles, so it needs that much free stake.
     Claim(ClaimArgs),
     /// Mark a claimed run IN_PROGRESS (optional signal to the poster).
     Start(RunArgs),
-    /// Submit a deliverable for a claimed run (also a revision).
+    /// Submit a deliverable for a claimed run (also a revision) within the claim timeout.
     Submit(SubmitArgs),
+    /// Hand a CLAIMED or IN_PROGRESS run back within the claim timeout: it is OPEN again, and the
+    /// reservation goes to the poster (no strike, no freeze).
+    Abandon(RunArgs),
+    /// Dispute a rejection within the dispute window: the run's arbitrator rules on it (or, if
+    /// it stays silent past the ruling period, the money is split 50/50).
+    Dispute(DisputeArgs),
+    /// Accept a rejection at once: it becomes final, the poster is refunded, the reservation
+    /// released.
+    AcceptRejection(RunArgs),
     /// Withdraw the credits of payouts that failed (e.g. to a blacklisted address).
     WithdrawCredit(SendArgs),
     /// Print an agent as the chain has it now (by id, or by its wallet with --address).
@@ -88,6 +99,18 @@ pub(crate) struct SubmitArgs {
     tx: SendArgs,
 }
 
+/// `runs agent dispute`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DisputeArgs {
+    /// The rejected run.
+    run_id: RunId,
+    /// The agent's case (a URI, recorded in the Disputed event for the arbitrator).
+    #[arg(long, value_name = "URI")]
+    evidence: String,
+    #[command(flatten)]
+    tx: SendArgs,
+}
+
 /// `runs agent show`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ShowArgs {
@@ -111,6 +134,9 @@ impl AgentCommand {
             Self::Claim(args) => args.run().await,
             Self::Start(args) => args.start().await,
             Self::Submit(args) => args.run().await,
+            Self::Abandon(args) => args.abandon().await,
+            Self::Dispute(args) => args.run().await,
+            Self::AcceptRejection(args) => args.accept_rejection().await,
             Self::WithdrawCredit(args) => withdraw_credit(&args).await,
             Self::Show(args) => args.run().await,
         }
@@ -221,6 +247,32 @@ impl RunArgs {
         let tx = chain.send(&format!("RunEscrow.start({})", self.run_id), call).await?;
         report_run(&chain, self.run_id, vec![tx], self.tx.output.json).await
     }
+
+    async fn abandon(self) -> eyre::Result<()> {
+        let chain = self.tx.connect().await?;
+        let escrow = chain.escrow();
+        let call = escrow.abandon(self.run_id.to_u256());
+        let tx = chain.send(&format!("RunEscrow.abandon({})", self.run_id), call).await?;
+        report_with_state(&chain, self.run_id, vec![tx], self.tx.output.json).await
+    }
+
+    async fn accept_rejection(self) -> eyre::Result<()> {
+        let chain = self.tx.connect().await?;
+        let escrow = chain.escrow();
+        let call = escrow.acceptRejection(self.run_id.to_u256());
+        let tx = chain.send(&format!("RunEscrow.acceptRejection({})", self.run_id), call).await?;
+        report_with_state(&chain, self.run_id, vec![tx], self.tx.output.json).await
+    }
+}
+
+impl DisputeArgs {
+    async fn run(self) -> eyre::Result<()> {
+        let chain = self.tx.connect().await?;
+        let escrow = chain.escrow();
+        let call = escrow.dispute(self.run_id.to_u256(), self.evidence.clone());
+        let tx = chain.send(&format!("RunEscrow.dispute({})", self.run_id), call).await?;
+        report_with_state(&chain, self.run_id, vec![tx], self.tx.output.json).await
+    }
 }
 
 impl SubmitArgs {
@@ -256,6 +308,7 @@ impl ShowArgs {
             .view(&format!("StakeVault.getAgent({agent_id})"), vault.getAgent(agent_id))
             .await?;
         let min_stake = chain.view("StakeVault.parameters", vault.parameters()).await?.minStake;
+        let free = agent.stake.saturating_sub(agent.reserved);
         let credit =
             chain.view("RunEscrow.creditOf", chain.escrow().creditOf(agent.wallet)).await?;
         let now = chain.now().await?;
@@ -266,17 +319,24 @@ impl ShowArgs {
             .with("wallet", Value::Address(agent.wallet))
             .with("status", Value::AgentStatus(status))
             .with("stake", Value::amount(agent.stake))
+            // Reserved by live claims until they settle; only free stake backs a new claim or
+            // can be unstaked.
+            .with("reservedStake", Value::amount(agent.reserved))
+            .with("freeStake", Value::amount(free))
             .with("minStake", Value::amount(U256::from(min_stake)))
             .with("hasMinStake", Value::Bool(agent.stake >= U256::from(min_stake)))
             .with("pendingUnstake", Value::amount(agent.pendingUnstake))
             .with("unstakeReadyAt", Value::Time(agent.unstakeReadyAt))
             .with("stakedSince", Value::Time(agent.stakedSince))
-            .with("activeClaims", Value::Count(agent.activeClaims.into()))
             .with("claims", Value::Count(agent.claims.into()))
             .with("completions", Value::Count(agent.completions.into()))
-            .with("slashes", Value::Count(agent.slashes.into()))
+            .with("strikes", Value::Count(agent.strikes.into()))
+            .with("rejections", Value::Count(agent.rejections.into()))
+            .with("disputesWon", Value::Count(agent.disputesWon.into()))
+            .with("disputesLost", Value::Count(agent.disputesLost.into()))
             .with("volume", Value::amount(agent.volume))
             .with("frozen", Value::Bool(agent.frozen))
+            .with("banned", Value::Bool(agent.banned))
             .with("credit", Value::amount(credit))
             .with("chainTime", Value::Time(now));
         print_record(&record, self.read.output.json, now)?;
@@ -300,8 +360,9 @@ async fn report_agent(
     let agent = chain.view("StakeVault.getAgent", chain.vault().getAgent(agent_id)).await?;
     let status = agent_status(agent.status);
     let summary = format!(
-        "agent {agent_id}: stake {} USDC, pending {} USDC, {}",
+        "agent {agent_id}: stake {} USDC ({} reserved), pending {} USDC, {}",
         Usdc::from_base_units(agent.stake),
+        Usdc::from_base_units(agent.reserved),
         Usdc::from_base_units(agent.pendingUnstake),
         match &status {
             Value::AgentStatus(s) => s.as_str(),
@@ -311,6 +372,8 @@ async fn report_agent(
     let result = Record::new()
         .with("agentId", id(agent_id))
         .with("stake", Value::amount(agent.stake))
+        .with("reservedStake", Value::amount(agent.reserved))
+        .with("freeStake", Value::amount(agent.stake.saturating_sub(agent.reserved)))
         .with("pendingUnstake", Value::amount(agent.pendingUnstake))
         .with("status", status);
     let now = chain.now().await?;
@@ -327,7 +390,7 @@ async fn report_run(
 ) -> eyre::Result<()> {
     let run = chain.view("RunEscrow.getRun", chain.escrow().getRun(run_id.to_u256())).await?;
     let state = run_state(run.state);
-    let due = u64::from(run.claimTimeout) + run.timerStart;
+    let due = u64::from(run.terms.claimTimeout) + run.timerStart;
     let summary = match &state {
         Value::RunState(s) if s.is_awaiting_submission() => format!(
             "run {run_id} is {s}; submit by {} or risk a slash",

@@ -47,9 +47,17 @@ pub(crate) struct DeployArgs {
     #[arg(long, env = "OWNER", value_name = "ADDRESS")]
     owner: Option<Address>,
 
-    /// Where platform fees go [default: the deployer].
+    /// Where platform fees go [default: the deployer; on the dev chain, where the deployer is
+    /// the arbitrator, the keyless address keccak256("runs.devnet.treasury")]. Never the
+    /// arbitrator.
     #[arg(long, env = "TREASURY", value_name = "ADDRESS")]
     treasury: Option<Address>,
+
+    /// Who rules on disputes of runs created under the initial terms [default: the deployer on
+    /// the dev chain 31337; required elsewhere, ideally a contract that can rotate its keys, such
+    /// as a Safe].
+    #[arg(long, env = "ARBITRATOR", value_name = "ADDRESS")]
+    arbitrator: Option<Address>,
 
     /// Platform fee in basis points, added on top of each reward (at most 1000).
     #[arg(long, env = "FEE_BPS", default_value_t = DeployParameters::default().fee_bps)]
@@ -68,8 +76,16 @@ pub(crate) struct DeployArgs {
     #[arg(long, env = "REVIEW_PERIOD", default_value = "7d", value_parser = parse_duration)]
     review_period: u64,
 
-    /// Time between requesting an unstake and withdrawing it (seconds or e.g. 7d); never shorter
-    /// than the claim timeout.
+    /// Time from a rejection in which the agent may dispute it (1d .. 30d).
+    #[arg(long, env = "DISPUTE_WINDOW", default_value = "3d", value_parser = parse_duration)]
+    dispute_window: u64,
+
+    /// Time from a dispute in which the arbitrator may rule; past it anyone settles the dispute
+    /// 50/50 (1d .. 90d).
+    #[arg(long, env = "RULING_PERIOD", default_value = "14d", value_parser = parse_duration)]
+    ruling_period: u64,
+
+    /// Time between requesting an unstake and withdrawing it (seconds or e.g. 7d).
     #[arg(long, env = "UNSTAKE_COOLDOWN", default_value = "7d", value_parser = parse_duration)]
     unstake_cooldown: u64,
 
@@ -149,11 +165,14 @@ impl DeployArgs {
             usdc,
             owner: self.owner,
             treasury: self.treasury,
+            arbitrator: self.arbitrator,
             parameters: DeployParameters {
                 fee_bps: self.fee_bps,
                 min_stake: self.min_stake,
                 claim_timeout: self.claim_timeout,
                 review_period: self.review_period,
+                dispute_window: self.dispute_window,
+                ruling_period: self.ruling_period,
                 unstake_cooldown: self.unstake_cooldown,
                 strikes_to_ban: self.strikes_to_ban,
                 established_completions: self.established_completions,
@@ -161,6 +180,8 @@ impl DeployArgs {
             },
             commit: git_commit(&root),
         };
+        // The arbitrator and treasury are checked before the (slow) compilation.
+        config.roles(chain_id, deployer)?;
 
         let compile_root = root.clone();
         let contracts = tokio::task::spawn_blocking(move || runs_deployer::compile(&compile_root))
@@ -244,6 +265,12 @@ fn print_human(
     println!(
         "  fee {} bps, min stake {} USDC, owner {}, treasury {}",
         p.fee_bps, p.min_stake, p.owner, p.treasury
+    );
+    println!(
+        "  arbitrator {}: disputes within {} of a rejection, rulings within {}",
+        p.arbitrator,
+        crate::output::duration(p.dispute_window),
+        crate::output::duration(p.ruling_period)
     );
     for to in minted {
         println!("  minted {amount} MockUSDC to {to}");

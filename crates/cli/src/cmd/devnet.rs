@@ -263,13 +263,19 @@ impl DevnetArgs {
                     // A stop wins over the tasks ending because of it.
                     biased;
                     () = stopped(stop.clone()) => Ok(()),
+                    // Both tasks end on the same stop: one that ends after it was set is a
+                    // stop, whichever wakeup the select saw first.
                     result = &mut indexer => {
                         indexer_done = true;
-                        Err(task_error("the indexer", result))
+                        if *stop.borrow() { Ok(()) } else { Err(task_error("the indexer", result)) }
                     }
                     result = &mut server => {
                         server_done = true;
-                        Err(task_error("the API server", result))
+                        if *stop.borrow() {
+                            Ok(())
+                        } else {
+                            Err(task_error("the API server", result))
+                        }
                     }
                 }
             }
@@ -372,6 +378,7 @@ impl DevnetArgs {
                     })).collect::<Vec<_>>(),
                     "runs": r.runs.iter().map(|run| serde_json::json!({
                         "id": run.id.get(), "title": run.title, "state": run.state.as_str(),
+                        "settled": run.settled,
                     })).collect::<Vec<_>>(),
                 })
             });
@@ -386,6 +393,8 @@ impl DevnetArgs {
                     "RunEscrow": manifest.contracts.run_escrow.address.to_checksum(None),
                     "USDC": manifest.usdc.to_checksum(None),
                 },
+                "arbitrator": manifest.parameters.arbitrator.to_checksum(None),
+                "treasury": manifest.parameters.treasury.to_checksum(None),
                 "seeded": seeded,
             });
             println!("{summary}");
@@ -403,8 +412,15 @@ impl DevnetArgs {
         println!("  MockUSDC    {}", manifest.usdc);
         let signers = runs_seed::dev_signers();
         println!(
-            "  accounts    Anvil's dev accounts; 0 deployed (owner, treasury), 1-9 hold MockUSDC"
+            "  accounts    Anvil's dev accounts; 0 deployed (owner, arbitrator), 1-9 hold MockUSDC"
         );
+        let p = &manifest.parameters;
+        println!(
+            "  arbitrator  {}  rules on disputes within {} (`runs arbiter resolve`)",
+            p.arbitrator,
+            crate::output::duration(p.ruling_period)
+        );
+        println!("  treasury    {}", p.treasury);
         if let Some(report) = report {
             for (i, name) in ["alice", "bob", "carol"].iter().enumerate() {
                 println!("  poster      {name:<7} account {}  {}", i + 1, signers[i + 1].address());
@@ -421,8 +437,11 @@ impl DevnetArgs {
             let mut states = Vec::new();
             for state in RunState::ALL {
                 let n = report.runs_in(*state).count();
-                if n > 0 {
-                    states.push(format!("{n} {state}"));
+                let open = report.runs_in(*state).filter(|run| !run.settled).count();
+                match (n, *state) {
+                    (0, _) => {}
+                    (_, RunState::Rejected) => states.push(format!("{n} {state} ({open} open)")),
+                    _ => states.push(format!("{n} {state}")),
                 }
             }
             println!("  runs        {} seeded: {}", report.runs.len(), states.join(", "));
@@ -439,10 +458,15 @@ impl DevnetArgs {
         println!("  curl '{api}/api/runs/{example_run}/claim-eligibility?agentId=2'");
         println!("  curl {api}/api/agents");
         println!("  curl {api}/api/agents/1");
-        println!(
-            "  runs run show {example_run} --rpc-url {}",
-            urls.rpc.as_str().trim_end_matches('/')
-        );
+        let rpc = urls.rpc.as_str().trim_end_matches('/');
+        println!("  runs run show {example_run} --rpc-url {rpc}");
+        if let Some(disputed) = report.and_then(|r| r.runs_in(RunState::Disputed).next()) {
+            println!(
+                "  runs arbiter resolve {} --agent-share-bps 5000 --rpc-url {rpc} --private-key \
+                 <account 0's key>",
+                disputed.id
+            );
+        }
         println!();
         println!("Ctrl-C stops the API, the indexer and anvil.");
     }
@@ -546,6 +570,10 @@ async fn wait_indexed(
             return Synced::Stopped;
         }
         if indexer.is_finished() {
+            // A stop set between the check above and this one also ends the indexer.
+            if *stop.borrow() {
+                return Synced::Stopped;
+            }
             return Synced::IndexerFailed(task_error("the indexer", indexer.await));
         }
         if let Ok(Some(checkpoint)) = store.checkpoint(chain_id).await

@@ -1,6 +1,6 @@
 //! `runs run ...`: the poster's side of a run (create, fund, cancel, approve, revise, reject),
-//! the actions anyone may take once a timer ran out (slash, expire, approve-timeout), and
-//! `show`, which reads a run straight from the chain.
+//! the actions anyone may take once a timer ran out (slash, expire, approve-timeout,
+//! finalize-rejection, settle-dispute), and `show`, which reads a run straight from the chain.
 //!
 //! `--deadline` takes either a unix time in seconds (`1767225600`) or a duration from now
 //! (`30d`, `36h`, `90m`, `3600s`, `2w`), where "now" is the chain's latest block time, so that
@@ -14,7 +14,7 @@ use runs_primitives::{RunId, RunState, Usdc};
 
 use crate::{
     chain::{Chain, Pull, PullArgs, ReadArgs, SendArgs, id, run_state},
-    output::{ActionReport, Record, TxReport, Value, print_record},
+    output::{ActionReport, Record, TxReport, Value, iso8601, print_record},
 };
 
 /// Poster commands, the timeout actions anyone may take, and `show`.
@@ -26,12 +26,22 @@ pub(crate) enum RunCommand {
     Fund(FundArgs),
     /// Cancel a DRAFT or OPEN run and get the escrow back (poster).
     Cancel(RunArgs),
-    /// Approve a SUBMITTED run: reward to the agent, fee to the treasury (poster).
+    /// Approve a SUBMITTED, REJECTED (not yet final) or DISPUTED run: reward to the agent, fee to
+    /// the treasury (poster).
     Approve(RunArgs),
-    /// Ask for a revision of a SUBMITTED run while revisions remain (poster).
+    /// Ask for a revision of a SUBMITTED run within the review period while revisions remain
+    /// (poster).
     Revise(ReviseArgs),
-    /// Reject a SUBMITTED run whose revisions are used up; refunds reward + fee (poster).
-    Reject(RunArgs),
+    /// Reject a SUBMITTED run within the review period once its revisions are used up (poster).
+    /// Posts a bond equal to the run's required stake; the agent may dispute within the dispute
+    /// window, and the money goes back to the poster only once the rejection is final.
+    Reject(RejectArgs),
+    /// Make a rejection final after the dispute window passed without a dispute: reward + fee +
+    /// bond back to the poster, the agent's reservation released (anyone).
+    FinalizeRejection(RunArgs),
+    /// Settle a dispute the arbitrator did not rule on within the ruling period: the default
+    /// 50/50 split, both stakes returned (anyone).
+    SettleDispute(RunArgs),
     /// Slash the agent of a run that got no submission within the claim timeout (poster; anyone
     /// after a further review period). The stake taken goes to the poster; the run reopens.
     Slash(RunArgs),
@@ -60,6 +70,14 @@ pub(crate) struct CreateArgs {
     /// Revisions the poster may request before having to approve or reject (at most 10).
     #[arg(long, value_name = "N", default_value_t = 3)]
     max_revisions: u8,
+    /// Stake the claimant must reserve, in USDC, and the bond a rejection costs the poster
+    /// [default: the minimum stake].
+    #[arg(long, value_name = "USDC")]
+    required_stake: Option<Usdc>,
+    /// The terms version the poster read and accepts; the call reverts if the owner changed the
+    /// terms since [default: 0, whatever is current].
+    #[arg(long, value_name = "VERSION", default_value_t = 0)]
+    terms_version: u64,
     /// Escrow reward + fee in the same transaction (the default): the run is OPEN at once.
     #[arg(long, overrides_with = "no_fund")]
     fund: bool,
@@ -88,6 +106,20 @@ pub(crate) struct FundArgs {
 pub(crate) struct RunArgs {
     /// The run's id.
     id: RunId,
+    #[command(flatten)]
+    tx: SendArgs,
+}
+
+/// `runs run reject`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RejectArgs {
+    /// The run's id.
+    id: RunId,
+    /// Why (a URI of the reasons, recorded in the Rejected event and shown to the arbitrator).
+    #[arg(long, value_name = "URI")]
+    reason: String,
+    #[command(flatten)]
+    pull: PullArgs,
     #[command(flatten)]
     tx: SendArgs,
 }
@@ -121,7 +153,9 @@ impl RunCommand {
             Self::Cancel(args) => args.simple(Action::Cancel).await,
             Self::Approve(args) => args.simple(Action::Approve).await,
             Self::Revise(args) => args.run().await,
-            Self::Reject(args) => args.simple(Action::Reject).await,
+            Self::Reject(args) => args.run().await,
+            Self::FinalizeRejection(args) => args.simple(Action::FinalizeRejection).await,
+            Self::SettleDispute(args) => args.simple(Action::SettleDispute).await,
             Self::Slash(args) => args.simple(Action::Slash).await,
             Self::Expire(args) => args.simple(Action::Expire).await,
             Self::ApproveTimeout(args) => args.simple(Action::ApproveOnTimeout).await,
@@ -140,13 +174,21 @@ impl CreateArgs {
         let max_revisions = U256::from(self.max_revisions);
         let reward = self.reward.base_units();
         let spec = self.spec.clone();
+        let stake = self.required_stake.map_or(U256::ZERO, Usdc::base_units);
+        let terms = U256::from(self.terms_version);
 
         let mut transactions = Vec::new();
         if self.no_fund {
-            let call = escrow.createRun(spec, reward, deadline, max_revisions);
+            let call = escrow.createRun(spec, reward, deadline, max_revisions, stake, terms);
             transactions.push(chain.send("RunEscrow.createRun", call).await?);
         } else {
-            let fee_bps = chain.view("RunEscrow.parameters", escrow.parameters()).await?.feeBps;
+            // The fee of the terms the run will be created under: those the poster named, else
+            // the current ones (a mismatch reverts with RunEscrowTermsChanged anyway).
+            let fee_bps = if self.terms_version == 0 {
+                chain.view("RunEscrow.parameters", escrow.parameters()).await?.terms.feeBps
+            } else {
+                chain.view("RunEscrow.termsAt", escrow.termsAt(terms)).await?.feeBps
+            };
             let fee = self.reward.fee_for(fee_bps);
             let total = self.reward.checked_add(fee).unwrap_or(self.reward);
             let what = format!("reward {} + fee {fee}", self.reward);
@@ -160,17 +202,21 @@ impl CreateArgs {
                         reward,
                         deadline,
                         max_revisions,
+                        stake,
+                        terms,
                         permit,
                     );
                     chain.send("RunEscrow.createAndFundWithPermit", call).await?
                 }
                 Pull::Approved(approval) => {
                     transactions.push(approval);
-                    let call = escrow.createAndFund(spec, reward, deadline, max_revisions);
+                    let call =
+                        escrow.createAndFund(spec, reward, deadline, max_revisions, stake, terms);
                     chain.send("RunEscrow.createAndFund", call).await?
                 }
                 Pull::Ready => {
-                    let call = escrow.createAndFund(spec, reward, deadline, max_revisions);
+                    let call =
+                        escrow.createAndFund(spec, reward, deadline, max_revisions, stake, terms);
                     chain.send("RunEscrow.createAndFund", call).await?
                 }
             };
@@ -242,8 +288,9 @@ impl FundArgs {
 enum Action {
     Cancel,
     Approve,
-    Reject,
     Slash,
+    FinalizeRejection,
+    SettleDispute,
     Expire,
     ApproveOnTimeout,
 }
@@ -261,8 +308,13 @@ impl RunArgs {
             Action::Approve => {
                 chain.send(&format!("RunEscrow.approve({id})"), escrow.approve(run_id)).await?
             }
-            Action::Reject => {
-                chain.send(&format!("RunEscrow.reject({id})"), escrow.reject(run_id)).await?
+            Action::FinalizeRejection => {
+                let call = escrow.finalizeRejection(run_id);
+                chain.send(&format!("RunEscrow.finalizeRejection({id})"), call).await?
+            }
+            Action::SettleDispute => {
+                let call = escrow.settleDispute(run_id);
+                chain.send(&format!("RunEscrow.settleDispute({id})"), call).await?
             }
             Action::Slash => {
                 chain.send(&format!("RunEscrow.slash({id})"), escrow.slash(run_id)).await?
@@ -279,6 +331,42 @@ impl RunArgs {
     }
 }
 
+impl RejectArgs {
+    async fn run(self) -> eyre::Result<()> {
+        let chain = self.tx.connect().await?;
+        let escrow = chain.escrow();
+        let run_id = self.id.to_u256();
+        let label = format!("RunEscrow.reject({})", self.id);
+        let reject = || escrow.reject(run_id, self.reason.clone());
+        let run =
+            chain.view(&format!("RunEscrow.getRun({})", self.id), escrow.getRun(run_id)).await?;
+
+        let mut transactions = Vec::new();
+        // Only the poster of a SUBMITTED run can reject: otherwise send the plain call, whose
+        // revert (decoded) says exactly what is wrong, before touching any allowance.
+        if run.state == RunState::Submitted.as_u8() && run.poster == chain.sender()? {
+            let bond = Usdc::from_base_units(run.requiredStake);
+            let what = format!("the rejection bond, run {}'s required stake", self.id);
+            match chain.prepare_pull(*escrow.address(), bond, &what, !self.pull.no_permit).await? {
+                Pull::Permit(p) => {
+                    let permit = (p.deadline, p.v, p.r, p.s).into();
+                    let call = escrow.rejectWithPermit(run_id, self.reason.clone(), permit);
+                    let label = format!("RunEscrow.rejectWithPermit({})", self.id);
+                    transactions.push(chain.send(&label, call).await?);
+                }
+                Pull::Approved(approval) => {
+                    transactions.push(approval);
+                    transactions.push(chain.send(&label, reject()).await?);
+                }
+                Pull::Ready => transactions.push(chain.send(&label, reject()).await?),
+            }
+        } else {
+            transactions.push(chain.send(&label, reject()).await?);
+        }
+        report_with_state(&chain, self.id, transactions, self.tx.output.json).await
+    }
+}
+
 impl ReviseArgs {
     async fn run(self) -> eyre::Result<()> {
         let chain = self.tx.connect().await?;
@@ -290,7 +378,7 @@ impl ReviseArgs {
 }
 
 /// Prints the transactions and the run's state after them.
-async fn report_with_state(
+pub(crate) async fn report_with_state(
     chain: &Chain,
     id: RunId,
     transactions: Vec<TxReport>,
@@ -299,10 +387,25 @@ async fn report_with_state(
     let run = chain.view("RunEscrow.getRun", chain.escrow().getRun(id.to_u256())).await?;
     let state = run_state(run.state);
     let summary = match &state {
+        Value::RunState(RunState::Rejected) if run.settled => {
+            format!("run {id} is REJECTED, final: the poster is refunded")
+        }
+        Value::RunState(RunState::Rejected) => format!(
+            "run {id} is REJECTED; the agent may dispute until {}, then anyone makes it final",
+            iso8601(run.timerStart + u64::from(run.terms.disputeWindow))
+        ),
+        Value::RunState(RunState::Disputed) => format!(
+            "run {id} is DISPUTED; the arbitrator {} rules by {}",
+            run.terms.arbitrator,
+            iso8601(run.timerStart + u64::from(run.terms.rulingPeriod))
+        ),
         Value::RunState(state) => format!("run {id} is {state}"),
         _ => format!("run {id} updated"),
     };
-    let result = Record::new().with("runId", Value::Id(id.get())).with("state", state);
+    let result = Record::new()
+        .with("runId", Value::Id(id.get()))
+        .with("state", state)
+        .with("settled", Value::Bool(run.settled));
     let now = chain.now().await?;
     ActionReport { transactions, result, summary, now }.print(json)?;
     Ok(())
@@ -343,11 +446,16 @@ impl ShowArgs {
         let state =
             RunState::try_from(run.state).wrap_err("the contract returned an unknown run state")?;
         let timer = run.timerStart;
-        let claim_due = timer + u64::from(run.claimTimeout);
-        let review_end = timer + u64::from(run.reviewPeriod);
+        let terms = &run.terms;
+        let claim_due = timer + u64::from(terms.claimTimeout);
+        let review_end = timer + u64::from(terms.reviewPeriod);
+        let window_end = timer + u64::from(terms.disputeWindow);
+        let ruling_end = timer + u64::from(terms.rulingPeriod);
         let when = |applies: bool, t: u64| if applies { Value::Time(t) } else { Value::None };
         let awaiting = state.is_awaiting_submission();
         let submitted = state == RunState::Submitted;
+        let open_rejection = state == RunState::Rejected && !run.settled;
+        let disputed = state == RunState::Disputed;
 
         let record = Record::new()
             .with("runId", Value::Id(self.id.get()))
@@ -355,21 +463,34 @@ impl ShowArgs {
             .with("poster", Value::Address(run.poster))
             .with("agentId", if run.agentId.is_zero() { Value::None } else { id(run.agentId) })
             .with("agentWallet", agent_wallet)
+            .with("settled", Value::Bool(run.settled))
             .with("reward", Value::amount(run.reward))
             .with("fee", Value::amount(run.fee))
+            // What the claimant reserves, and what a rejection costs the poster as a bond.
+            .with("requiredStake", Value::amount(run.requiredStake))
             .with("deadline", Value::Time(run.deadline))
             .with("revisionCount", Value::Count(run.revisionCount.into()))
             .with("maxRevisions", Value::Count(run.maxRevisions.into()))
             .with("timerStart", Value::Time(timer))
-            .with("claimTimeout", Value::Duration(run.claimTimeout.into()))
-            .with("reviewPeriod", Value::Duration(run.reviewPeriod.into()))
+            .with("termsVersion", id(run.termsVersion))
+            .with("feeBps", Value::Count(terms.feeBps.into()))
+            .with("claimTimeout", Value::Duration(terms.claimTimeout.into()))
+            .with("reviewPeriod", Value::Duration(terms.reviewPeriod.into()))
+            .with("disputeWindow", Value::Duration(terms.disputeWindow.into()))
+            .with("rulingPeriod", Value::Duration(terms.rulingPeriod.into()))
+            .with("arbitrator", Value::Address(terms.arbitrator))
             // A submission is due by then; after it the poster may slash ...
             .with("submissionDueAt", when(awaiting, claim_due))
             .with("slashableByPosterAfter", when(awaiting, claim_due))
             // ... and anyone a further review period later.
-            .with("slashableByAnyoneAfter", when(awaiting, claim_due + u64::from(run.reviewPeriod)))
+            .with(
+                "slashableByAnyoneAfter",
+                when(awaiting, claim_due + u64::from(terms.reviewPeriod)),
+            )
             .with("reviewEndsAt", when(submitted, review_end))
             .with("approvableOnTimeoutAfter", when(submitted, review_end))
+            .with("disputeWindowEndsAt", when(open_rejection, window_end))
+            .with("rulingDeadline", when(disputed, ruling_end))
             .with("expirableAfter", when(state == RunState::Open, run.deadline))
             .with("chainTime", Value::Time(now));
         print_record(&record, self.read.output.json, now)?;

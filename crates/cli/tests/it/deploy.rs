@@ -58,6 +58,8 @@ async fn deploys_writes_the_manifest_and_needs_force_to_redeploy() {
     runs_testkit::assert_manifest_matches_chain(&anvil, &written).await;
     assert!(written.contracts.mock_usdc.is_some());
     assert_eq!(written.parameters.owner, runs_testkit::address(&anvil, 0));
+    assert_eq!(written.parameters.arbitrator, runs_testkit::address(&anvil, 0));
+    assert_eq!(written.parameters.treasury, runs_deployer::DEV_TREASURY);
     assert_eq!(written.parameters.min_stake, Usdc::whole(20));
     assert!(!written.commit.is_empty());
     for text in [&stdout, &stderr] {
@@ -95,6 +97,7 @@ async fn flags_set_the_parameters_owner_and_mints() {
     let dir = tempfile::tempdir().unwrap();
     let owner = runs_testkit::address(&anvil, 3).to_string();
     let treasury = runs_testkit::address(&anvil, 4).to_string();
+    let arbitrator = runs_testkit::address(&anvil, 5).to_string();
     let poster = runs_testkit::address(&anvil, 1);
     let out = deploy(
         &anvil,
@@ -105,6 +108,12 @@ async fn flags_set_the_parameters_owner_and_mints() {
             &owner,
             "--treasury",
             &treasury,
+            "--arbitrator",
+            &arbitrator,
+            "--dispute-window",
+            "2d",
+            "--ruling-period",
+            "10d",
             "--fee-bps",
             "250",
             "--min-stake",
@@ -139,6 +148,8 @@ async fn flags_set_the_parameters_owner_and_mints() {
     assert_eq!(p.min_stake.base_units(), U256::from(12_500_000));
     assert_eq!(p.owner.to_string(), owner);
     assert_eq!(p.treasury.to_string(), treasury);
+    assert_eq!(p.arbitrator.to_string(), arbitrator);
+    assert_eq!((p.dispute_window, p.ruling_period), (172_800, 864_000));
     runs_testkit::assert_manifest_matches_chain(&anvil, &m).await;
 
     let provider = runs_testkit::read_provider(&anvil);
@@ -184,11 +195,37 @@ async fn an_unknown_chain_needs_usdc() {
     );
     assert!(!dir.path().join("deployments/4242.json").exists());
 
-    // With --mock-usdc it deploys, and the manifest is named after the chain.
+    // With --mock-usdc it still needs an arbitrator: only the dev chain defaults to the deployer.
     let out = deploy(&anvil, &dir, &["--mock-usdc"]);
+    let (_, stderr) = texts(&out);
+    assert!(!out.status.success(), "deployed on chain 4242 without an arbitrator");
+    assert!(
+        stderr.contains("chain 4242 needs an arbitrator") && stderr.contains("--arbitrator"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("deployments/4242.json").exists());
+
+    // With both it deploys, and the manifest is named after the chain.
+    let arbitrator = runs_testkit::address(&anvil, 5).to_string();
+    let out = deploy(&anvil, &dir, &["--mock-usdc", "--arbitrator", &arbitrator]);
     let (_, stderr) = texts(&out);
     assert!(out.status.success(), "{stderr}");
     let m = DeploymentManifest::load(dir.path().join("deployments/4242.json")).unwrap();
     assert_eq!(m.chain_id, 4242);
+    assert_eq!(m.parameters.treasury, runs_testkit::address(&anvil, 0), "the deployer");
     runs_testkit::assert_manifest_matches_chain(&anvil, &m).await;
+}
+
+#[tokio::test]
+async fn the_treasury_may_not_be_the_arbitrator() {
+    let anvil = runs_testkit::spawn_anvil();
+    let dir = tempfile::tempdir().unwrap();
+    // On the dev chain the deployer (account 0) is the default arbitrator.
+    let deployer = runs_testkit::address(&anvil, 0).to_string();
+    let out = deploy(&anvil, &dir, &["--treasury", &deployer]);
+    let (_, stderr) = texts(&out);
+    assert!(!out.status.success(), "deployed with the arbitrator as treasury");
+    assert!(stderr.contains("is also the arbitrator"), "{stderr}");
+    assert!(stderr.contains("--treasury") && stderr.contains("--arbitrator"), "{stderr}");
+    assert!(!dir.path().join("deployments").exists());
 }

@@ -151,6 +151,11 @@ async fn devnet_serves_seeded_runs_and_stops_cleanly_on_ctrl_c() {
     assert_eq!(manifest.chain_id, 31337);
     assert!(manifest.contracts.mock_usdc.is_some());
     assert!(dir.path().join(".runs/devnet-31337.db").is_file(), "default SQLite database");
+    // The dev chain's arbitrator is the deployer, and the summary says so.
+    let arbitrator = printed(&lines, "arbitrator");
+    let arbitrator = arbitrator.split_whitespace().next().unwrap_or_default();
+    assert_eq!(arbitrator, manifest.parameters.arbitrator.to_checksum(None), "{lines:#?}");
+    assert_eq!(manifest.parameters.arbitrator, runs_seed::dev_signers()[0].address());
 
     let (status, health) = get(&format!("{api}/health")).await;
     assert_eq!(status, 200);
@@ -166,6 +171,18 @@ async fn devnet_serves_seeded_runs_and_stops_cleanly_on_ctrl_c() {
     let states: BTreeSet<&str> = runs.iter().map(|r| r["state"].as_str().unwrap()).collect();
     let every: BTreeSet<&str> = runs_primitives::RunState::ALL.iter().map(|s| s.as_str()).collect();
     assert_eq!(states, every, "seeded states");
+    // Protocol v2: a rejection still open and final ones; a dispute awaiting its ruling; one
+    // ruled dispute and one settled by default.
+    let in_state = |state: &'static str| runs.iter().filter(move |r| r["state"] == state);
+    let settled: BTreeSet<bool> =
+        in_state("REJECTED").map(|r| r["settled"].as_bool().unwrap()).collect();
+    assert_eq!(settled, [false, true].into(), "REJECTED runs' settled flags");
+    let disputed = in_state("DISPUTED").next().unwrap();
+    assert!(disputed["dispute"].is_object(), "{disputed:#}");
+    assert!(disputed["dispute"]["resolvedAt"].is_null(), "{disputed:#}");
+    let defaults: BTreeSet<bool> =
+        in_state("RESOLVED").map(|r| r["dispute"]["byDefault"].as_bool().unwrap()).collect();
+    assert_eq!(defaults, [false, true].into(), "a ruling and a default");
     let (_, open) = get(&format!("{api}/api/runs?state=OPEN&minReward=100")).await;
     assert!(
         open["runs"].as_array().unwrap().iter().all(|r| r["state"] == "OPEN"),

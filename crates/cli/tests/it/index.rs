@@ -73,6 +73,9 @@ async fn generate_events(anvil: &runs_testkit::AnvilInstance, manifest: &Deploym
                     U256::from(1_000_000u64),
                     deadline,
                     U256::from(1),
+                    // The minimum as the required stake, under the current terms.
+                    U256::ZERO,
+                    U256::ZERO,
                 )
                 .into_transaction_request()
                 .with_nonce(nonces[who])

@@ -2,8 +2,9 @@
 //! Anvil with a fresh deployment, checked afterwards on-chain through the bindings.
 //!
 //! Each test is one whole scenario on its own Anvil (the machine may have few cores). Accounts:
-//! 0 deployed the contracts and is the treasury (it holds no USDC), 1 is the poster, 2 the
-//! agent, 3 a bystander; 1..=9 start with `FUNDED_USDC` MockUSDC.
+//! 0 deployed the contracts and is the arbitrator (it holds no USDC; the treasury is the keyless
+//! dev treasury), 1 is the poster, 2 the agent, 3 a bystander; 1..=9 start with `FUNDED_USDC`
+//! MockUSDC.
 
 use std::process::{Command, Output};
 
@@ -17,7 +18,7 @@ use tempfile::TempDir;
 const POSTER: usize = 1;
 const AGENT: usize = 2;
 const BYSTANDER: usize = 3;
-const TREASURY: usize = 0;
+const ARBITER: usize = 0;
 const WEEK: u64 = 7 * 86_400;
 
 /// A fresh chain, its deployment and a deployments directory holding its manifest.
@@ -147,7 +148,6 @@ fn calls(report: &Value) -> Vec<String> {
 async fn whole_run_lifecycle() {
     let env = Env::new().await;
     let funded = Usdc::whole(FUNDED_USDC).base_units();
-    let treasury_before = env.usdc_of(TREASURY).await;
 
     // The agent registers and stakes the minimum (a permit: one transaction, no approve).
     let registered = env.json(AGENT, &["agent", "register", "ipfs://agent-metadata"]);
@@ -169,6 +169,10 @@ async fn whole_run_lifecycle() {
     assert_eq!(run_created["reward"], "100000000");
     assert_eq!(run_created["fee"], "5000000");
     assert_eq!(run_created["maxRevisions"], 3);
+    // Every snapshotted term is in the event, flattened from the ABI's Terms struct.
+    assert_eq!(run_created["requiredStake"], "20000000");
+    assert_eq!(run_created["arbitrator"], env.address(ARBITER).to_checksum(None));
+    assert_eq!(run_created["disputeWindow"], 259_200);
     assert_eq!(events(&created, "RunFunded")[0]["amount"], "105000000");
     assert_eq!(env.usdc_of(POSTER).await, funded - usdc("105"));
 
@@ -185,7 +189,7 @@ async fn whole_run_lifecycle() {
 
     let revised = env.json(POSTER, &["run", "revise", "1", "--reason", "add tests"]);
     assert_eq!(revised["state"], "REVISION_REQUESTED");
-    assert_eq!(events(&revised, "RevisionRequested")[0]["reason"], "add tests");
+    assert_eq!(events(&revised, "RevisionRequested")[0]["reasonURI"], "add tests");
     assert_eq!(events(&revised, "RevisionRequested")[0]["revisionCount"], 1);
 
     let resubmitted = env.json(AGENT, &["agent", "submit", "1", "ipfs://deliverable-v2"]);
@@ -206,19 +210,24 @@ async fn whole_run_lifecycle() {
     );
     assert_eq!(event["onTimeout"], false);
 
-    // On-chain: the poster paid reward + fee, the agent got the reward, the treasury the fee.
+    // On-chain: the poster paid reward + fee, the agent got the reward, the fee accrued for the
+    // treasury, and the claim's reservation was released.
     assert_eq!(env.usdc_of(POSTER).await, funded - usdc("105"));
     assert_eq!(env.usdc_of(AGENT).await, funded - usdc("20") + usdc("100"));
-    assert_eq!(env.usdc_of(TREASURY).await, treasury_before + usdc("5"));
+    assert_eq!(env.escrow().accruedFees().call().await.unwrap(), usdc("5"));
     assert_eq!(env.run_state(1).await, RunState::Approved);
     let agent = env.vault().getAgent(U256::from(1)).call().await.expect("getAgent");
-    assert_eq!((agent.claims, agent.completions, agent.activeClaims), (1, 1, 0));
+    assert_eq!((agent.claims, agent.completions, agent.reserved), (1, 1, U256::ZERO));
     assert_eq!(agent.volume, usdc("100"));
     assert_eq!(agent.stake, usdc("20"));
 
     // `show` reads the chain directly, for people and as JSON.
     let shown = env.json(BYSTANDER, &["run", "show", "1"]);
     assert_eq!(shown["state"], "APPROVED");
+    assert_eq!(shown["settled"], true);
+    assert_eq!(shown["requiredStake"], "20000000");
+    assert_eq!(shown["termsVersion"], 1);
+    assert_eq!(shown["arbitrator"], env.address(ARBITER).to_checksum(None));
     assert_eq!(shown["reward"], "100000000");
     assert_eq!(shown["revisionCount"], 1);
     assert_eq!(shown["agentId"], 1);
@@ -231,6 +240,11 @@ async fn whole_run_lifecycle() {
     assert_eq!(agent_shown["completions"], 1);
     assert_eq!(agent_shown["volume"], "100000000");
     assert_eq!(agent_shown["status"], "PROVISIONAL");
+    assert_eq!(
+        (&agent_shown["reservedStake"], &agent_shown["freeStake"]),
+        (&"0".into(), &"20000000".into())
+    );
+    assert_eq!(agent_shown["disputesWon"], 0);
     let by_address =
         env.json(BYSTANDER, &["agent", "show", "--address", &env.address(AGENT).to_string()]);
     assert_eq!(by_address["agentId"], 1);
@@ -288,9 +302,15 @@ async fn slash_after_timeout_then_expire() {
     );
     assert!(stderr.contains("\nhint: the agent still has time to submit"), "{stderr}");
 
-    // The agent's stake is locked while it holds a claim.
+    // The claim reserves the agent's stake: none of it is free to unstake.
     let stderr = env.fails(AGENT, &["agent", "unstake", "20"]);
-    assert!(stderr.contains("StakeVaultActiveClaims(agentId: 1, activeClaims: 1)"), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: StakeVaultInsufficientFreeStake(agentId: 1, free: 0, requested: 20000000)"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: only 0 USDC of agent 1's stake is free"), "{stderr}");
 
     let shown = env.json(BYSTANDER, &["run", "show", "1"]);
     assert!(shown["slashableByPosterAfter"].is_string(), "{shown}");
@@ -310,7 +330,7 @@ async fn slash_after_timeout_then_expire() {
     let run = env.escrow().getRun(U256::from(1)).call().await.expect("getRun");
     assert_eq!(run.agentId, U256::ZERO);
     let agent = env.vault().getAgent(U256::from(1)).call().await.expect("getAgent");
-    assert_eq!((agent.stake, agent.slashes), (U256::ZERO, 1));
+    assert_eq!((agent.stake, agent.reserved, agent.strikes), (U256::ZERO, U256::ZERO, 1));
     assert_eq!(AgentStatus::try_from(agent.status).unwrap(), AgentStatus::Frozen);
 
     // The slashed agent may never claim this run again.
@@ -376,17 +396,53 @@ async fn bad_input_is_explained() {
     assert!(stderr.starts_with("error: RunEscrowZeroReward()\n"), "{stderr}");
 
     // Not enough USDC (account 0 holds none): nothing is sent.
-    let nonce_before = nonce(&env, TREASURY).await;
-    let stderr =
-        env.fails(TREASURY, &["run", "create", "--spec", "ipfs://spec", "--reward", "100"]);
+    let nonce_before = nonce(&env, ARBITER).await;
+    let stderr = env.fails(ARBITER, &["run", "create", "--spec", "ipfs://spec", "--reward", "100"]);
     assert!(
         stderr.starts_with("error: insufficient USDC: have 0, need 105 (reward 100 + fee 5)\n"),
         "{stderr}"
     );
     assert!(stderr.contains("hint: this is a dev chain with MockUSDC"), "{stderr}");
-    assert_eq!(nonce(&env, TREASURY).await, nonce_before);
-    let stderr = env.fails(TREASURY, &["agent", "claim", "1"]);
+    assert_eq!(nonce(&env, ARBITER).await, nonce_before);
+    let stderr = env.fails(ARBITER, &["agent", "claim", "1"]);
     assert!(stderr.contains("is not registered as an agent"), "{stderr}");
+
+    // The arbitrator may not post runs, even as a draft.
+    let stderr = env
+        .fails(ARBITER, &["run", "create", "--spec", "ipfs://spec", "--reward", "1", "--no-fund"]);
+    let arbiter = env.address(ARBITER).to_checksum(None);
+    assert!(
+        stderr.starts_with(&format!("error: RunEscrowPosterIsArbitrator(poster: {arbiter})\n")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: ") && stderr.contains("may not post runs"), "{stderr}");
+
+    // Terms that do not exist (the current version is 1).
+    let stderr = env.fails(
+        POSTER,
+        &["run", "create", "--spec", "ipfs://spec", "--reward", "1", "--terms-version", "9"],
+    );
+    assert!(stderr.starts_with("error: RunEscrowUnknownTerms(version: 9)\n"), "{stderr}");
+    assert!(stderr.contains("hint: there is no terms version 9"), "{stderr}");
+
+    // A required stake below the minimum.
+    let stderr = env.fails(
+        POSTER,
+        &["run", "create", "--spec", "ipfs://spec", "--reward", "1", "--required-stake", "5"],
+    );
+    assert!(
+        stderr.starts_with(
+            "error: RunEscrowStakeBelowMinimum(requiredStake: 5000000, minStake: 20000000)\n"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: --required-stake 5 USDC is below the minimum"), "{stderr}");
+
+    // A ruling the contract would refuse is refused before anything is signed.
+    let stderr =
+        env.fails(ARBITER, &["arbiter", "resolve", "1", "--agent-share-bps", "6000", "--strike"]);
+    assert!(stderr.starts_with("error: --strike with --agent-share-bps 6000\n"), "{stderr}");
+    assert!(stderr.contains("hint: a strike goes only with"), "{stderr}");
 
     // Unknown run ids, for reads and for transactions.
     let stderr = env.fails(BYSTANDER, &["run", "show", "99"]);
@@ -416,6 +472,152 @@ async fn bad_input_is_explained() {
     let out =
         env.runs(POSTER, &["run", "create", "--spec", "x", "--reward", "1", "--deadline", "soon"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Creates a funded run with no revisions (so the poster may reject its first submission),
+/// has the agent claim and submit it, and returns its id.
+fn submitted_run(env: &Env, reward: &str) -> u64 {
+    let created = env.json(
+        POSTER,
+        &["run", "create", "--spec", "ipfs://spec", "--reward", reward, "--max-revisions", "0"],
+    );
+    let id = created["runId"].as_u64().expect("runId");
+    env.ok(AGENT, &["agent", "claim", &id.to_string()]);
+    env.ok(AGENT, &["agent", "submit", &id.to_string(), "ipfs://deliverable"]);
+    id
+}
+
+/// The poster rejects (posting a bond), the agent disputes, both add evidence, the arbitrator
+/// rules 60% for the agent: the money splits as ruled and the bond goes to the agent.
+#[tokio::test(flavor = "multi_thread")]
+async fn reject_dispute_resolve() {
+    let env = Env::new().await;
+    let funded = Usdc::whole(FUNDED_USDC).base_units();
+    env.ok(AGENT, &["agent", "register", "ipfs://agent"]);
+    env.ok(AGENT, &["agent", "stake", "20"]);
+    let id = submitted_run(&env, "100");
+
+    // Reject posts a bond equal to the required stake (a permit: one transaction).
+    let rejected = env.json(POSTER, &["run", "reject", "1", "--reason", "ipfs://why"]);
+    assert_eq!(calls(&rejected), ["RunEscrow.rejectWithPermit(1)"], "{rejected}");
+    assert_eq!((&rejected["state"], &rejected["settled"]), (&"REJECTED".into(), &false.into()));
+    let event = events(&rejected, "Rejected")[0];
+    assert_eq!((&event["reasonURI"], &event["bond"]), (&"ipfs://why".into(), &"20000000".into()));
+    assert_eq!(env.usdc_of(POSTER).await, funded - usdc("105") - usdc("20"));
+    let shown = env.json(BYSTANDER, &["run", "show", "1"]);
+    assert!(shown["disputeWindowEndsAt"].is_string(), "{shown}");
+
+    // Nobody can make it final while the agent may still dispute.
+    let stderr = env.fails(BYSTANDER, &["run", "finalize-rejection", "1"]);
+    assert!(stderr.starts_with("error: RunEscrowDisputeWindowOpen(runId: 1, "), "{stderr}");
+    assert!(stderr.contains("`runs agent accept-rejection 1`"), "{stderr}");
+
+    let human = env.ok(AGENT, &["agent", "dispute", "1", "--evidence", "ipfs://my-case"]);
+    assert!(human.contains("  Disputed(runId: 1, agentId: 1, arbitrator: "), "{human}");
+    assert!(human.contains("evidenceURI: \"ipfs://my-case\""), "{human}");
+    assert!(human.contains("run 1 is DISPUTED; the arbitrator "), "{human}");
+    let evidence = env.json(POSTER, &["evidence", "1", "ipfs://poster-evidence"]);
+    assert_eq!(
+        events(&evidence, "EvidenceSubmitted")[0]["by"],
+        env.address(POSTER).to_checksum(None)
+    );
+    let stderr = env.fails(BYSTANDER, &["evidence", "1", "ipfs://spam"]);
+    assert!(stderr.starts_with("error: RunEscrowNotParty(runId: 1, "), "{stderr}");
+
+    // Only the run's arbitrator rules, and not twice; the default split waits for the period.
+    let stderr = env.fails(POSTER, &["arbiter", "resolve", "1", "--agent-share-bps", "0"]);
+    assert!(stderr.starts_with("error: RunEscrowNotArbitrator(runId: 1, "), "{stderr}");
+    assert!(stderr.contains("hint: only the arbitrator in run 1's terms"), "{stderr}");
+    let stderr = env.fails(BYSTANDER, &["run", "settle-dispute", "1"]);
+    assert!(stderr.starts_with("error: RunEscrowRulingPeriodOpen(runId: 1, "), "{stderr}");
+
+    let resolved =
+        env.json(ARBITER, &["arbiter", "resolve", &id.to_string(), "--agent-share-bps", "6000"]);
+    assert_eq!((&resolved["state"], &resolved["settled"]), (&"RESOLVED".into(), &true.into()));
+    let ruling = events(&resolved, "DisputeResolved")[0];
+    assert_eq!(ruling["agentShareBps"], 6000);
+    assert_eq!(ruling["toAgent"], "60000000");
+    assert_eq!(ruling["toTreasury"], "3000000");
+    assert_eq!(ruling["toPoster"], "42000000");
+    assert_eq!((&ruling["bond"], &ruling["byDefault"]), (&"20000000".into(), &false.into()));
+
+    // The agent: its share and the poster's bond, its stake back free; the poster: the rest.
+    assert_eq!(env.usdc_of(AGENT).await, funded - usdc("20") + usdc("60") + usdc("20"));
+    assert_eq!(env.usdc_of(POSTER).await, funded - usdc("125") + usdc("42"));
+    let agent = env.vault().getAgent(U256::from(1)).call().await.expect("getAgent");
+    assert_eq!((agent.stake, agent.reserved), (usdc("20"), U256::ZERO));
+    assert_eq!((agent.disputesWon, agent.completions), (1, 1));
+    let stderr = env.fails(ARBITER, &["arbiter", "resolve", "1", "--agent-share-bps", "0"]);
+    assert!(
+        stderr.starts_with("error: RunEscrowInvalidState(runId: 1, state: RESOLVED)"),
+        "{stderr}"
+    );
+}
+
+/// The agent accepts a rejection (settled at once: the poster gets everything back); a poster
+/// that missed the review period can no longer reject, only approve.
+#[tokio::test(flavor = "multi_thread")]
+async fn reject_then_accept_rejection_and_the_review_period_binds() {
+    let env = Env::new().await;
+    let funded = Usdc::whole(FUNDED_USDC).base_units();
+    env.ok(AGENT, &["agent", "register", "ipfs://agent"]);
+    env.ok(AGENT, &["agent", "stake", "40"]);
+    submitted_run(&env, "50");
+
+    // With --no-permit the bond is approved first, like the reward + fee of `run create`.
+    let rejected =
+        env.json(POSTER, &["run", "reject", "1", "--reason", "ipfs://why", "--no-permit"]);
+    let rejected_calls = calls(&rejected);
+    assert!(rejected_calls[0].starts_with("USDC.approve("), "{rejected_calls:?}");
+    assert_eq!(rejected_calls[1], "RunEscrow.reject(1)");
+    assert_eq!(events(&rejected, "Approval")[0]["value"], "20000000");
+
+    let accepted = env.json(AGENT, &["agent", "accept-rejection", "1"]);
+    assert_eq!((&accepted["state"], &accepted["settled"]), (&"REJECTED".into(), &true.into()));
+    let event = events(&accepted, "RejectionFinalized")[0];
+    assert_eq!((&event["refund"], &event["byAgent"]), (&"72500000".into(), &true.into()));
+    assert_eq!(env.usdc_of(POSTER).await, funded, "reward, fee and bond back");
+    let agent = env.vault().getAgent(U256::from(1)).call().await.expect("getAgent");
+    assert_eq!((agent.stake, agent.reserved, agent.rejections), (usdc("40"), U256::ZERO, 1));
+    let stderr = env.fails(AGENT, &["agent", "dispute", "1", "--evidence", "ipfs://late"]);
+    assert!(stderr.starts_with("error: RunEscrowAlreadySettled(runId: 1)"), "{stderr}");
+
+    // A second submission the poster leaves past the review period: rejecting is over.
+    submitted_run(&env, "10");
+    runs_testkit::increase_time(&env.anvil, WEEK + 1).await;
+    let stderr = env.fails(POSTER, &["run", "reject", "2", "--reason", "ipfs://too-late"]);
+    assert!(stderr.starts_with("error: RunEscrowReviewPeriodOver(runId: 2, "), "{stderr}");
+    assert!(stderr.contains("only approve (or anyone's approve-on-timeout) is left"), "{stderr}");
+    let approved = env.json(BYSTANDER, &["run", "approve-timeout", "2"]);
+    assert_eq!(approved["state"], "APPROVED");
+    assert_eq!(events(&approved, "Approved")[0]["onTimeout"], true);
+}
+
+/// An agent hands a claim back: the run is OPEN again, the reservation goes to the poster, and
+/// the agent is neither struck nor frozen (UNVERIFIED, since nothing is left staked).
+#[tokio::test(flavor = "multi_thread")]
+async fn abandon_reopens_the_run() {
+    let env = Env::new().await;
+    env.ok(AGENT, &["agent", "register", "ipfs://agent"]);
+    env.ok(AGENT, &["agent", "stake", "20"]);
+    env.ok(POSTER, &["run", "create", "--spec", "ipfs://spec", "--reward", "30"]);
+    env.ok(AGENT, &["agent", "claim", "1"]);
+    let poster_before = env.usdc_of(POSTER).await;
+
+    let abandoned = env.json(AGENT, &["agent", "abandon", "1"]);
+    assert_eq!(abandoned["state"], "OPEN", "{abandoned}");
+    assert_eq!(events(&abandoned, "Abandoned")[0]["stakeForfeited"], "20000000");
+    assert_eq!(env.usdc_of(POSTER).await, poster_before + usdc("20"));
+    let run = env.escrow().getRun(U256::from(1)).call().await.expect("getRun");
+    assert_eq!(run.agentId, U256::ZERO);
+    let agent = env.json(BYSTANDER, &["agent", "show", "1"]);
+    assert_eq!((&agent["stake"], &agent["strikes"]), (&"0".into(), &0.into()));
+    assert_eq!((&agent["status"], &agent["frozen"]), (&"UNVERIFIED".into(), &false.into()));
+
+    // Abandoning again, now that it holds nothing, is refused: it is no longer the run's agent.
+    let stderr = env.fails(AGENT, &["agent", "abandon", "1"]);
+    assert!(stderr.starts_with("error: RunEscrowNotAgent(runId: 1, "), "{stderr}");
+    assert!(stderr.contains("hint: only the wallet of the agent holding run 1"), "{stderr}");
 }
 
 async fn nonce(env: &Env, account: usize) -> u64 {
@@ -491,5 +693,7 @@ async fn readme_walkthrough_runs_as_written() {
     assert!(out.status.success(), "the walk-through failed:\n{stderr}\nstdout:\n{stdout}");
     assert!(stdout.contains("run 1 is APPROVED"), "{stdout}");
     assert!(stdout.contains("run 2 is OPEN"), "{stdout}");
+    assert!(stdout.contains("run 3 is DISPUTED"), "{stdout}");
+    assert!(stdout.contains("run 3 is RESOLVED"), "{stdout}");
     assert!(stderr.contains("error: RunEscrowClaimNotTimedOut(runId: 2"), "{stderr}");
 }
