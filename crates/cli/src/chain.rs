@@ -404,6 +404,8 @@ fn typed(name: &str, internal_type: Option<&InternalType>, value: &DynSolValue) 
         DynSolValue::Uint(v, _) => match (enum_name, u8::try_from(*v)) {
             (Some("RunState"), Ok(raw)) => run_state(raw),
             (Some("AgentStatus"), Ok(raw)) => agent_status(raw),
+            (Some("Outcome"), Ok(raw)) => runs_primitives::ClaimOutcome::try_from(raw)
+                .map_or_else(|_| Value::Count(raw.into()), |o| Value::Text(o.as_str().to_owned())),
             _ => match uint_kind(name) {
                 UintKind::Id => id(*v),
                 UintKind::Time => Value::Time(u64::try_from(*v).unwrap_or(u64::MAX)),
@@ -509,6 +511,21 @@ mod tests {
         };
         let (_, record) = render_event(&ABIS.escrow, &log(slashed.encode_log_data())).unwrap();
         assert!(matches!(record.get("newState"), Some(Value::RunState(RunState::Expired))));
+
+        let forfeited = StakeVault::StakeForfeited {
+            agentId: U256::from(1),
+            runId: U256::from(3),
+            amount: U256::from(20_000_000),
+            outcome: runs_primitives::ClaimOutcome::Abandoned.as_u8(),
+            remainingStake: U256::ZERO,
+            strikes: 0,
+        };
+        let (_, record) = render_event(&ABIS.vault, &log(forfeited.encode_log_data())).unwrap();
+        assert!(
+            matches!(record.get("outcome"), Some(Value::Text(t)) if t == "ABANDONED"),
+            "{:?}",
+            record.get("outcome")
+        );
     }
 
     #[test]

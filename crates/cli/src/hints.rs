@@ -208,8 +208,8 @@ fn escrow_hint(error: RunEscrowErrors) -> Option<String> {
             time(e.rulingEndsAt)
         ),
         E::RunEscrowInvalidRuling(e) => format!(
-            "--agent-share-bps is {} and --strike {}: the share is 0 to 10000 basis points, and a \
-             strike goes only with a share of 0",
+            "the ruling was {} basis points with strike {}: --agent-share is 0 to 100 (percent), \
+             and --strike goes only with --agent-share 0",
             e.agentShareBps, e.strike
         ),
         E::RunEscrowDeadlineNotPassed(e) => {

@@ -21,11 +21,12 @@ pub(crate) enum ArbiterCommand {
 pub(crate) struct ResolveArgs {
     /// The disputed run.
     run_id: RunId,
-    /// The agent's share, in basis points: 0 (the poster was right) to 10000 (the agent was).
-    #[arg(long, value_name = "BPS")]
+    /// The agent's share of reward and fee, in percent with up to two decimals: 0 (the poster
+    /// was right) to 100 (the agent was), e.g. 60 or 62.5.
+    #[arg(long = "agent-share", value_name = "PERCENT", value_parser = parse_percent)]
     agent_share_bps: u16,
-    /// Also count a strike against the agent (only with --agent-share-bps 0: bad faith, not
-    /// just bad work).
+    /// Also count a strike against the agent (only with --agent-share 0: bad faith, not just bad
+    /// work).
     #[arg(long)]
     strike: bool,
     #[command(flatten)]
@@ -59,23 +60,45 @@ impl ResolveArgs {
     }
 }
 
-/// The contract's rule, checked before anything is signed: a share of at most 100%, and a
-/// strike only with a share of 0.
-fn check_ruling(agent_share_bps: u16, strike: bool) -> Result<(), HintedError> {
-    if agent_share_bps > BPS {
-        return Err(HintedError {
-            message: format!("--agent-share-bps {agent_share_bps} is over {BPS} (100%)"),
-            hint: "pass the agent's share in basis points, 0 to 10000 (e.g. 6000 for 60%)".into(),
-        });
+/// A percentage with up to two decimals (`60`, `62.5`, `0.01`) as basis points; at most 100%.
+fn parse_percent(raw: &str) -> Result<u16, String> {
+    let bad = || format!("`{raw}` is not a percentage from 0 to 100 with at most two decimals");
+    let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || fraction.len() > 2 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
     }
+    if raw.contains('.') && fraction.is_empty() {
+        return Err(bad());
+    }
+    let whole: u16 = whole.parse().map_err(|_| bad())?;
+    let cents: u16 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
+    let bps = whole.checked_mul(100).and_then(|w| w.checked_add(cents)).ok_or_else(bad)?;
+    if bps > BPS {
+        return Err(format!("`{raw}` is over 100%"));
+    }
+    Ok(bps)
+}
+
+/// The contract's rule, checked before anything is signed: a strike only with a share of 0.
+fn check_ruling(agent_share_bps: u16, strike: bool) -> Result<(), HintedError> {
     if strike && agent_share_bps != 0 {
         return Err(HintedError {
-            message: format!("--strike with --agent-share-bps {agent_share_bps}"),
-            hint: "a strike goes only with a ruling wholly for the poster (--agent-share-bps 0)"
-                .into(),
+            message: format!("--strike with --agent-share {}%", percent(agent_share_bps)),
+            hint: "a strike goes only with a ruling wholly for the poster (--agent-share 0)".into(),
         });
     }
     Ok(())
+}
+
+/// Basis points as a percentage, e.g. 6250 -> `62.5`.
+fn percent(bps: u16) -> String {
+    let (whole, cents) = (bps / 100, bps % 100);
+    match cents {
+        0 => whole.to_string(),
+        c if c % 10 == 0 => format!("{whole}.{}", c / 10),
+        c => format!("{whole}.{c:02}"),
+    }
 }
 
 #[cfg(test)]
@@ -86,7 +109,23 @@ mod tests {
     fn rulings_are_checked_before_signing() {
         assert!(check_ruling(0, true).is_ok());
         assert!(check_ruling(10_000, false).is_ok());
-        assert!(check_ruling(10_001, false).unwrap_err().message.contains("over 10000"));
-        assert!(check_ruling(6_000, true).unwrap_err().message.contains("--strike"));
+        assert_eq!(
+            check_ruling(6_000, true).unwrap_err().message,
+            "--strike with --agent-share 60%"
+        );
+    }
+
+    #[test]
+    fn shares_are_percentages_with_two_decimals() {
+        for (raw, bps) in [("0", 0), ("60", 6_000), ("62.5", 6_250), ("0.01", 1), ("100", 10_000)] {
+            assert_eq!(parse_percent(raw), Ok(bps), "{raw}");
+        }
+        for raw in ["", "-1", "100.01", "101", "60.", ".5", "1.234", "6e1", "1000", " 60"] {
+            assert!(parse_percent(raw).is_err(), "{raw}");
+        }
+        assert_eq!(
+            (percent(6_250), percent(6_000), percent(1)),
+            ("62.5".into(), "60".into(), "0.01".into())
+        );
     }
 }

@@ -462,7 +462,7 @@ impl DevnetArgs {
         println!("  runs run show {example_run} --rpc-url {rpc}");
         if let Some(disputed) = report.and_then(|r| r.runs_in(RunState::Disputed).next()) {
             println!(
-                "  runs arbiter resolve {} --agent-share-bps 5000 --rpc-url {rpc} --private-key \
+                "  runs arbiter resolve {} --agent-share 50 --rpc-url {rpc} --private-key \
                  <account 0's key>",
                 disputed.id
             );

@@ -440,8 +440,8 @@ async fn bad_input_is_explained() {
 
     // A ruling the contract would refuse is refused before anything is signed.
     let stderr =
-        env.fails(ARBITER, &["arbiter", "resolve", "1", "--agent-share-bps", "6000", "--strike"]);
-    assert!(stderr.starts_with("error: --strike with --agent-share-bps 6000\n"), "{stderr}");
+        env.fails(ARBITER, &["arbiter", "resolve", "1", "--agent-share", "60", "--strike"]);
+    assert!(stderr.starts_with("error: --strike with --agent-share 60%\n"), "{stderr}");
     assert!(stderr.contains("hint: a strike goes only with"), "{stderr}");
 
     // Unknown run ids, for reads and for transactions.
@@ -525,14 +525,14 @@ async fn reject_dispute_resolve() {
     assert!(stderr.starts_with("error: RunEscrowNotParty(runId: 1, "), "{stderr}");
 
     // Only the run's arbitrator rules, and not twice; the default split waits for the period.
-    let stderr = env.fails(POSTER, &["arbiter", "resolve", "1", "--agent-share-bps", "0"]);
+    let stderr = env.fails(POSTER, &["arbiter", "resolve", "1", "--agent-share", "0"]);
     assert!(stderr.starts_with("error: RunEscrowNotArbitrator(runId: 1, "), "{stderr}");
     assert!(stderr.contains("hint: only the arbitrator in run 1's terms"), "{stderr}");
     let stderr = env.fails(BYSTANDER, &["run", "settle-dispute", "1"]);
     assert!(stderr.starts_with("error: RunEscrowRulingPeriodOpen(runId: 1, "), "{stderr}");
 
     let resolved =
-        env.json(ARBITER, &["arbiter", "resolve", &id.to_string(), "--agent-share-bps", "6000"]);
+        env.json(ARBITER, &["arbiter", "resolve", &id.to_string(), "--agent-share", "60"]);
     assert_eq!((&resolved["state"], &resolved["settled"]), (&"RESOLVED".into(), &true.into()));
     let ruling = events(&resolved, "DisputeResolved")[0];
     assert_eq!(ruling["agentShareBps"], 6000);
@@ -547,7 +547,7 @@ async fn reject_dispute_resolve() {
     let agent = env.vault().getAgent(U256::from(1)).call().await.expect("getAgent");
     assert_eq!((agent.stake, agent.reserved), (usdc("20"), U256::ZERO));
     assert_eq!((agent.disputesWon, agent.completions), (1, 1));
-    let stderr = env.fails(ARBITER, &["arbiter", "resolve", "1", "--agent-share-bps", "0"]);
+    let stderr = env.fails(ARBITER, &["arbiter", "resolve", "1", "--agent-share", "0"]);
     assert!(
         stderr.starts_with("error: RunEscrowInvalidState(runId: 1, state: RESOLVED)"),
         "{stderr}"
