@@ -96,22 +96,27 @@ pub fn decode_event(
         }
         let decoded = RunEscrow::RunEscrowEvents::decode_log(log)
             .map_err(|source| DecodeError::Abi { contract: "RunEscrow", source })?;
-        escrow_event(decoded.data)
+        let name = RunEscrow::RunEscrowEvents::name_by_selector(topic0.0).unwrap_or("RunEscrow");
+        escrow_event(decoded.data, name)
     } else if log.address == contracts.stake_vault {
         if StakeVault::StakeVaultEvents::SELECTORS.binary_search(&topic0.0).is_err() {
             return Ok(None);
         }
         let decoded = StakeVault::StakeVaultEvents::decode_log(log)
             .map_err(|source| DecodeError::Abi { contract: "StakeVault", source })?;
-        vault_event(decoded.data)
+        let name = StakeVault::StakeVaultEvents::name_by_selector(topic0.0).unwrap_or("StakeVault");
+        vault_event(decoded.data, name)
     } else {
         Ok(None)
     }
 }
 
-fn escrow_event(event: RunEscrow::RunEscrowEvents) -> Result<Option<MarketEvent>, DecodeError> {
+/// `name` is the event's name, from the generated selector table (for errors).
+fn escrow_event(
+    event: RunEscrow::RunEscrowEvents,
+    name: &'static str,
+) -> Result<Option<MarketEvent>, DecodeError> {
     use RunEscrow::RunEscrowEvents as E;
-    let name = event_name_escrow(&event);
     let value = |source| DecodeError::Value { event: name, source };
     let run = |id: U256| RunId::try_from(id).map_err(value);
     let agent = |id: U256| AgentId::try_from(id).map_err(value);
@@ -266,9 +271,12 @@ fn escrow_event(event: RunEscrow::RunEscrowEvents) -> Result<Option<MarketEvent>
     }))
 }
 
-fn vault_event(event: StakeVault::StakeVaultEvents) -> Result<Option<MarketEvent>, DecodeError> {
+/// `name` is the event's name, from the generated selector table (for errors).
+fn vault_event(
+    event: StakeVault::StakeVaultEvents,
+    name: &'static str,
+) -> Result<Option<MarketEvent>, DecodeError> {
     use StakeVault::StakeVaultEvents as E;
-    let name = event_name_vault(&event);
     let value = |source| DecodeError::Value { event: name, source };
     let run = |id: U256| RunId::try_from(id).map_err(value);
     let agent = |id: U256| AgentId::try_from(id).map_err(value);
@@ -322,56 +330,6 @@ fn vault_event(event: StakeVault::StakeVaultEvents) -> Result<Option<MarketEvent
         E::StakingUnpaused(e) => MarketEvent::StakingUnpaused { account: e.account },
         E::OwnershipTransferStarted(_) | E::OwnershipTransferred(_) => return Ok(None),
     }))
-}
-
-// The generated enums know their variants' names only by selector; these name them for errors.
-const fn event_name_escrow(event: &RunEscrow::RunEscrowEvents) -> &'static str {
-    use RunEscrow::RunEscrowEvents as E;
-    match event {
-        E::RunCreated(_) => "RunCreated",
-        E::RunFunded(_) => "RunFunded",
-        E::RunCancelled(_) => "RunCancelled",
-        E::Claimed(_) => "Claimed",
-        E::WorkStarted(_) => "WorkStarted",
-        E::Submitted(_) => "Submitted",
-        E::RevisionRequested(_) => "RevisionRequested",
-        E::Approved(_) => "Approved",
-        E::Rejected(_) => "Rejected",
-        E::Disputed(_) => "Disputed",
-        E::EvidenceSubmitted(_) => "EvidenceSubmitted",
-        E::DisputeResolved(_) => "DisputeResolved",
-        E::RejectionFinalized(_) => "RejectionFinalized",
-        E::Abandoned(_) => "Abandoned",
-        E::Slashed(_) => "Slashed",
-        E::RunExpired(_) => "RunExpired",
-        E::CreditAdded(_) => "CreditAdded",
-        E::CreditWithdrawn(_) => "CreditWithdrawn",
-        E::FeesWithdrawn(_) => "FeesWithdrawn",
-        E::ParametersUpdated(_) => "ParametersUpdated",
-        E::TreasuryUpdated(_) => "TreasuryUpdated",
-        E::Paused(_) => "Paused",
-        E::Unpaused(_) => "Unpaused",
-        E::OwnershipTransferStarted(_) => "OwnershipTransferStarted",
-        E::OwnershipTransferred(_) => "OwnershipTransferred",
-    }
-}
-
-const fn event_name_vault(event: &StakeVault::StakeVaultEvents) -> &'static str {
-    use StakeVault::StakeVaultEvents as E;
-    match event {
-        E::AgentRegistered(_) => "AgentRegistered",
-        E::Staked(_) => "Staked",
-        E::UnstakeRequested(_) => "UnstakeRequested",
-        E::StakeWithdrawn(_) => "StakeWithdrawn",
-        E::StakeForfeited(_) => "StakeForfeited",
-        E::AgentStatusChanged(_) => "AgentStatusChanged",
-        E::ParametersUpdated(_) => "ParametersUpdated",
-        E::RunEscrowSet(_) => "RunEscrowSet",
-        E::StakingPaused(_) => "StakingPaused",
-        E::StakingUnpaused(_) => "StakingUnpaused",
-        E::OwnershipTransferStarted(_) => "OwnershipTransferStarted",
-        E::OwnershipTransferred(_) => "OwnershipTransferred",
-    }
 }
 
 #[cfg(test)]
