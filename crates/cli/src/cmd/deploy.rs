@@ -284,8 +284,9 @@ fn print_human(
     println!("manifest written to {}", path.display());
 }
 
-/// `git rev-parse --short HEAD` in `root`, or `"unknown"` outside a git checkout.
-fn git_commit(root: &Path) -> String {
+/// `git rev-parse --short HEAD` in `root`, or `"unknown"` outside a git checkout (the manifest's
+/// `commit`, for `runs deploy` and `runs devnet` alike).
+pub(crate) fn git_commit(root: &Path) -> String {
     Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
         .current_dir(root)

@@ -18,7 +18,6 @@ use std::{
     io::Write,
     net::SocketAddr,
     path::{Path, PathBuf},
-    process::Command,
     time::{Duration, Instant},
 };
 
@@ -338,7 +337,7 @@ impl DevnetArgs {
         say(&format!("deploying MockUSDC, StakeVault and RunEscrow to chain {chain_id}"));
         let config = DeployConfig {
             usdc: UsdcSource::DeployMock,
-            commit: git_commit(&root),
+            commit: super::deploy::git_commit(&root),
             ..DeployConfig::default()
         };
         let deployer = runs_seed::dev_signers()[0].address();
@@ -646,20 +645,6 @@ fn redact_database_url(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
-}
-
-/// `git rev-parse --short HEAD` in `root`, or `"unknown"` outside a git checkout.
-fn git_commit(root: &Path) -> String {
-    Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(root)
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .map(|commit| commit.trim().to_owned())
-        .filter(|commit| !commit.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 #[cfg(test)]
