@@ -20,7 +20,7 @@ use foundry_compilers::{
     },
     solc::{Solc, SolcCompiler, SolcLanguage, SolcSettings},
 };
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::{Error, Result};
 
@@ -51,6 +51,9 @@ pub struct CompiledContract {
 const OPTIMIZER_RUNS: usize = 10_000;
 const EVM_VERSION: EvmVersion = EvmVersion::Cancun;
 const OZ_REMAPPING: &str = "@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/";
+
+/// How many times a compiler killed by a signal is run before the error is reported.
+const COMPILE_ATTEMPTS: u32 = 3;
 
 /// The source files compiled, relative to the project root; their imports are resolved from them.
 const SOURCES: [&str; 3] =
@@ -106,7 +109,21 @@ pub fn compile(root: &Path) -> Result<CompiledContracts> {
         .no_artifacts()
         .offline()
         .build(SolcCompiler::Specific(solc))?;
-    let output = project.compile_files(SOURCES.iter().map(|file| root.join(file)))?;
+    // solc-js (the shim installed where no native solc exists) runs under Node, which has been
+    // seen to die of a V8 trap (SIGTRAP, no output) about once in a few hundred compiles under a
+    // loaded CI. A compiler killed by a signal is run again; one that answered never is.
+    let mut attempt = 1;
+    let output = loop {
+        match project.compile_files(SOURCES.iter().map(|file| root.join(file))) {
+            Err(err)
+                if attempt < COMPILE_ATTEMPTS && err.to_string().contains("exited with signal") =>
+            {
+                warn!(target: "runs::deployer", %err, attempt, "the compiler crashed; compiling again");
+                attempt += 1;
+            }
+            result => break result?,
+        }
+    };
     if output.has_compiler_errors() {
         return Err(Error::CompilationFailed(output.to_string()));
     }
