@@ -343,7 +343,7 @@ pub fn apply_agent(
             end_claim(&mut agent);
         }
         MarketEvent::DisputeResolved { agent_share_bps, to_agent, by_default, .. } => {
-            let won = *agent_share_bps >= Usdc::BPS_DENOMINATOR / 2 && !*by_default;
+            let won = runs_primitives::ruling_for_agent(*agent_share_bps) && !*by_default;
             if won {
                 agent.disputes_won = agent.disputes_won.saturating_add(1);
                 if run.is_some_and(|r| counts_as_completion(r.reward)) {

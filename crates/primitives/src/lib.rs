@@ -17,7 +17,7 @@ pub use error::{AmountError, Error, Result};
 pub use event::{ChainEvent, LogPosition, MarketEvent};
 pub use id::{AgentId, RunId};
 pub use manifest::{DeployedContract, DeployedContracts, DeploymentManifest, Parameters};
-pub use state::{AgentStatus, ClaimOutcome, RunState};
+pub use state::{AgentStatus, ClaimOutcome, RunState, ruling_for_agent};
 pub use usdc::Usdc;
 
 /// Re-exported so that users of the manifest and amount types need not name `alloy-primitives`.

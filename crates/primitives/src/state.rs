@@ -185,6 +185,12 @@ contract_enum!(
     }
 );
 
+/// Whether a ruling of `agent_share_bps` gives the agent the dispute (the bond, its reservation
+/// back, a completion): at least half of reward and fee, as `RunEscrow` decides it.
+pub const fn ruling_for_agent(agent_share_bps: u16) -> bool {
+    agent_share_bps >= crate::Usdc::BPS_DENOMINATOR / 2
+}
+
 impl ClaimOutcome {
     /// Whether this outcome counts a strike (and freezes the agent).
     pub const fn is_strike(self) -> bool {

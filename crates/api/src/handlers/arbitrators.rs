@@ -62,7 +62,7 @@ fn record(runs: &[RunRow]) -> Arbitrator {
             Some(ruling) if ruling.by_default => record.defaults += 1,
             Some(ruling) => {
                 record.rulings += 1;
-                if ruling.agent_share_bps >= 5_000 {
+                if runs_primitives::ruling_for_agent(ruling.agent_share_bps) {
                     record.ruled_for_agent += 1;
                 }
                 delay_total = delay_total
