@@ -1347,15 +1347,6 @@ contract RunEscrowTest is RunEscrowHelpers {
         );
     }
 
-    function test_RevertGiven_ApproveRejectionSettled() public {
-        uint256 runId = _runInState(SETTLED_REJECTION);
-        Balances memory b = _balances();
-        vm.expectRevert(abi.encodeWithSelector(IRunEscrow.RunEscrowAlreadySettled.selector, runId));
-        vm.prank(poster);
-        escrow.approve(runId);
-        _assertBalances(b);
-    }
-
     /*//////////////////////////////////////////////////////////////
                              REQUEST REVISION
     //////////////////////////////////////////////////////////////*/
@@ -1642,36 +1633,47 @@ contract RunEscrowTest is RunEscrowHelpers {
         }
     }
 
-    function test_RevertGiven_FundRunNotDraft() public {
-        _assertRejectsOtherStates(FUND, 12);
+    /// @dev Each poster action, fuzzed over the cases it must reject: reverts with the run's state
+    /// and moves no money.
+    function testFuzz_RevertGiven_FundRunNotDraft(uint8 pick) public {
+        _assertRejects(FUND, pick);
     }
 
-    function test_RevertGiven_FundWithPermitRunNotDraft() public {
-        _assertRejectsOtherStates(FUND_WITH_PERMIT, 12);
+    function testFuzz_RevertGiven_FundWithPermitRunNotDraft(uint8 pick) public {
+        _assertRejects(FUND_WITH_PERMIT, pick);
     }
 
-    function test_RevertGiven_FundWithAuthorizationRunNotDraft() public {
-        _assertRejectsOtherStates(FUND_WITH_AUTHORIZATION, 12);
+    function testFuzz_RevertGiven_FundWithAuthorizationRunNotDraft(uint8 pick) public {
+        _assertRejects(FUND_WITH_AUTHORIZATION, pick);
     }
 
-    function test_RevertGiven_CancelRunNotDraftOrOpen() public {
-        _assertRejectsOtherStates(CANCEL, 11);
+    function testFuzz_RevertGiven_CancelRunNotDraftOrOpen(uint8 pick) public {
+        _assertRejects(CANCEL, pick);
     }
 
-    function test_RevertGiven_ApproveRunNotSubmittedRejectedOrDisputed() public {
-        _assertRejectsOtherStates(APPROVE, 10);
+    function testFuzz_RevertGiven_ApproveRunNotSubmittedRejectedOrDisputed(uint8 pick) public {
+        _assertRejects(APPROVE, pick);
     }
 
-    function test_RevertGiven_RequestRevisionRunNotSubmitted() public {
-        _assertRejectsOtherStates(REQUEST_REVISION, 12);
+    function testFuzz_RevertGiven_RequestRevisionRunNotSubmitted(uint8 pick) public {
+        _assertRejects(REQUEST_REVISION, pick);
     }
 
-    function test_RevertGiven_RejectRunNotSubmitted() public {
-        _assertRejectsOtherStates(REJECT, 12);
+    function testFuzz_RevertGiven_RejectRunNotSubmitted(uint8 pick) public {
+        _assertRejects(REJECT, pick);
     }
 
-    function test_RevertGiven_RejectWithPermitRunNotSubmitted() public {
-        _assertRejectsOtherStates(REJECT_WITH_PERMIT, 12);
+    function testFuzz_RevertGiven_RejectWithPermitRunNotSubmitted(uint8 pick) public {
+        _assertRejects(REJECT_WITH_PERMIT, pick);
+    }
+
+    /// @dev How many of the {CASE_COUNT} cases each poster action rejects, so the table behind the
+    /// fuzzed tests above accepts exactly what the spec allows.
+    function test_StateGrid_PosterActionsRejectEveryOtherCase() public pure {
+        uint256[ACTION_COUNT] memory counts = [uint256(12), 12, 12, 11, 10, 12, 12, 12];
+        for (uint256 action; action < ACTION_COUNT; ++action) {
+            assertEq(_rejectedCases(action), counts[action], "cases");
+        }
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -2323,29 +2325,36 @@ contract RunEscrowTest is RunEscrowHelpers {
         return s == IRunEscrow.RunState.SUBMITTED;
     }
 
-    /// @dev Poster action `action` reverts with the run's state in each of the `count` cases it does
-    /// not accept (approve on a final rejection: AlreadySettled), and moves no money.
-    function _assertRejectsOtherStates(uint256 action, uint256 count) internal {
-        uint256 rejected;
-        for (uint256 c; c < CASE_COUNT; ++c) {
+    /// @dev Poster action `action` reverts with the run's state (approve on a final rejection:
+    /// AlreadySettled) in the case `pick` selects, modulo their number, among those it does not
+    /// accept, and moves no money.
+    function _assertRejects(uint256 action, uint8 pick) internal {
+        uint256 k = pick % _rejectedCases(action);
+        uint256 c;
+        for (;; ++c) {
             if (_accepts(action, c)) continue;
-            uint256 snap = vm.snapshotState();
-            uint256 runId = _runInState(c);
-            IRunEscrow.RunState state = _caseState(c);
-            Sigs memory s = _sign(action, TOTAL);
-            Balances memory b = _balances();
-            if (action == APPROVE && c == SETTLED_REJECTION) {
-                vm.expectRevert(abi.encodeWithSelector(IRunEscrow.RunEscrowAlreadySettled.selector, runId));
-            } else {
-                vm.expectRevert(_invalidState(runId, state));
-            }
-            _act(action, poster, runId, s);
-            _assertBalances(b);
-            assertState(runId, state);
-            ++rejected;
-            vm.revertToState(snap);
+            if (k == 0) break;
+            --k;
         }
-        assertEq(rejected, count, "cases");
+        uint256 runId = _runInState(c);
+        IRunEscrow.RunState state = _caseState(c);
+        Sigs memory s = _sign(action, TOTAL);
+        Balances memory b = _balances();
+        if (action == APPROVE && c == SETTLED_REJECTION) {
+            vm.expectRevert(abi.encodeWithSelector(IRunEscrow.RunEscrowAlreadySettled.selector, runId));
+        } else {
+            vm.expectRevert(_invalidState(runId, state));
+        }
+        _act(action, poster, runId, s);
+        _assertBalances(b);
+        assertState(runId, state);
+    }
+
+    /// @dev How many of the {CASE_COUNT} cases poster action `action` does not accept.
+    function _rejectedCases(uint256 action) internal pure returns (uint256 n) {
+        for (uint256 c; c < CASE_COUNT; ++c) {
+            if (!_accepts(action, c)) ++n;
+        }
     }
 
     function _settledCase(uint256 c) internal pure returns (bool) {

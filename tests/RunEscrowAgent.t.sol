@@ -10,7 +10,7 @@ import {ClaimReasons} from "../contracts/libraries/ClaimReasons.sol";
 
 /// @notice Helpers shared by the agent, arbitrator and "anyone" suites: balance and agent snapshots
 /// compared field by field (a test states what moved and thereby proves nothing else did), the
-/// solvency check, and short-hands that walk a run to any state, including the 14 cases of the
+/// solvency check, and short-hands that walk a run to any state, including the 15 cases of the
 /// state × action grid.
 abstract contract RunEscrowAgentFixture is Base {
     uint256 internal constant TOTAL = REWARD + FEE;
@@ -29,9 +29,10 @@ abstract contract RunEscrowAgentFixture is Base {
         uint256 fees;
     }
 
-    /// @dev The grid's cases: every state, REJECTED both unsettled and settled, EXPIRED both without
-    /// an agent (expire) and with one (a slash past the deadline), plus a SUBMITTED run whose
-    /// revisions are used up (ready for reject).
+    /// @dev The grid's cases: every state, REJECTED unsettled and settled both ways (accepted by the
+    /// agent, finalized past the dispute window), EXPIRED both without an agent (expire) and with
+    /// one (a slash past the deadline), plus a SUBMITTED run whose revisions are used up (ready for
+    /// reject).
     enum Case {
         DRAFT,
         OPEN,
@@ -47,11 +48,12 @@ abstract contract RunEscrowAgentFixture is Base {
         EXPIRED_BY_SLASH,
         DISPUTED,
         RESOLVED,
+        REJECTED_FINALIZED,
         SUBMITTED_EXHAUSTED
     }
 
     /// @dev Number of grid cases (every {Case} but SUBMITTED_EXHAUSTED).
-    uint256 internal constant GRID_CASES = 14;
+    uint256 internal constant GRID_CASES = 15;
 
     /// @dev Every state-changing call of a run's life after funding, for the table-driven tests.
     enum Action {
@@ -358,6 +360,12 @@ abstract contract RunEscrowAgentFixture is Base {
             escrow.acceptRejection(runId);
             return runId;
         }
+        if (c == Case.REJECTED_FINALIZED) {
+            skip(DISPUTE_WINDOW + 1);
+            vm.prank(stranger);
+            escrow.finalizeRejection(runId);
+            return runId;
+        }
         _dispute(runId);
         if (c == Case.DISPUTED) return runId;
         // RESOLVED
@@ -367,7 +375,7 @@ abstract contract RunEscrowAgentFixture is Base {
 
     /// @dev The state a grid case is in.
     function _stateOf(Case c) internal pure returns (IRunEscrow.RunState) {
-        if (c == Case.REJECTED_SETTLED) return IRunEscrow.RunState.REJECTED;
+        if (c == Case.REJECTED_SETTLED || c == Case.REJECTED_FINALIZED) return IRunEscrow.RunState.REJECTED;
         if (c == Case.EXPIRED_BY_SLASH) return IRunEscrow.RunState.EXPIRED;
         if (c == Case.SUBMITTED_EXHAUSTED) return IRunEscrow.RunState.SUBMITTED;
         if (c == Case.REJECTED) return IRunEscrow.RunState.REJECTED;
@@ -391,10 +399,6 @@ abstract contract RunEscrowAgentFixture is Base {
 
     function _invalidState(uint256 runId, IRunEscrow.RunState state) internal pure returns (bytes memory) {
         return abi.encodeWithSelector(IRunEscrow.RunEscrowInvalidState.selector, runId, state);
-    }
-
-    function _expectInvalidState(uint256 runId, IRunEscrow.RunState state) internal {
-        vm.expectRevert(_invalidState(runId, state));
     }
 
     /// @dev `canClaim` reports exactly `reasons` (from any caller) and `claim` by `caller` reverts with them.
@@ -1172,19 +1176,6 @@ contract RunEscrowAgentTest is RunEscrowAgentFixture {
         escrow.abandon(runId);
     }
 
-    /// @dev Once the agent submitted, or is asked for a revision, it cannot give the run back.
-    function test_RevertGiven_AbandonRevisionRequestedOrSubmitted() public {
-        uint256 runId = _submittedRun(_agent());
-        _expectInvalidState(runId, IRunEscrow.RunState.SUBMITTED);
-        vm.prank(agentWallet);
-        escrow.abandon(runId);
-
-        _requestRevision(runId);
-        _expectInvalidState(runId, IRunEscrow.RunState.REVISION_REQUESTED);
-        vm.prank(agentWallet);
-        escrow.abandon(runId);
-    }
-
     function test_RevertWhen_AbandonCallerNotAgent() public {
         uint256 runId = _claimedRun(_agent());
         _otherAgent();
@@ -1773,12 +1764,12 @@ contract RunEscrowAnyoneTest is RunEscrowAgentFixture {
     }
 }
 
-/// @notice The state × action grid of the agent, arbitrator and "anyone" functions: one
-/// table-driven test per action over every state it must reject (REJECTED both unsettled and
-/// settled, EXPIRED both with and without an agent). The error is `RunEscrowInvalidState(runId,
-/// state)`, `RunEscrowAlreadySettled(runId)` for a settled REJECTED where an unsettled one is
-/// needed, `RunEscrowNotAgent` where the run has no agent for an agent-only action, and
-/// `RunEscrowNotClaimable` with RUN_NOT_OPEN for claim.
+/// @notice The state × action grid of the agent, arbitrator and "anyone" functions, the Sablier
+/// way: one fuzzed test per action, whose input picks one of the grid cases the action must reject
+/// (REJECTED unsettled and settled both ways, EXPIRED both with and without an agent). The error is
+/// `RunEscrowInvalidState(runId, state)`, `RunEscrowAlreadySettled(runId)` for a settled REJECTED
+/// where an unsettled one is needed, `RunEscrowNotAgent` where the run has no agent for an
+/// agent-only action, and `RunEscrowNotClaimable` with RUN_NOT_OPEN for claim.
 contract RunEscrowStateGridTest is RunEscrowAgentFixture {
     uint256 internal agentId;
 
@@ -1789,90 +1780,102 @@ contract RunEscrowStateGridTest is RunEscrowAgentFixture {
         claimerId = _registerAndStake(otherAgentWallet, 5 * MIN_STAKE);
     }
 
-    function test_Claim_RejectsEveryStateButOpen() public {
-        _assertRejectsAllBut(Action.Claim, _bit(Case.OPEN));
+    function testFuzz_RevertGiven_ClaimRunNotOpen(uint8 pick) public {
+        _assertRejects(Action.Claim, _bit(Case.OPEN), pick);
     }
 
-    function test_Start_RejectsEveryStateButClaimed() public {
-        _assertRejectsAllBut(Action.Start, _bit(Case.CLAIMED));
+    function testFuzz_RevertGiven_StartRunNotClaimed(uint8 pick) public {
+        _assertRejects(Action.Start, _bit(Case.CLAIMED), pick);
     }
 
-    function test_Submit_RejectsEveryStateButClaimedInProgressRevisionRequested() public {
-        _assertRejectsAllBut(
-            Action.Submit, _bit(Case.CLAIMED) | _bit(Case.IN_PROGRESS) | _bit(Case.REVISION_REQUESTED)
+    function testFuzz_RevertGiven_SubmitRunNotClaimedInProgressOrRevisionRequested(uint8 pick) public {
+        _assertRejects(
+            Action.Submit, _bit(Case.CLAIMED) | _bit(Case.IN_PROGRESS) | _bit(Case.REVISION_REQUESTED), pick
         );
     }
 
-    function test_Abandon_RejectsEveryStateButClaimedInProgress() public {
-        _assertRejectsAllBut(Action.Abandon, _bit(Case.CLAIMED) | _bit(Case.IN_PROGRESS));
+    function testFuzz_RevertGiven_AbandonRunNotClaimedOrInProgress(uint8 pick) public {
+        _assertRejects(Action.Abandon, _bit(Case.CLAIMED) | _bit(Case.IN_PROGRESS), pick);
     }
 
-    function test_Dispute_RejectsEveryStateButUnsettledRejected() public {
-        _assertRejectsAllBut(Action.Dispute, _bit(Case.REJECTED));
+    function testFuzz_RevertGiven_DisputeRunNotUnsettledRejected(uint8 pick) public {
+        _assertRejects(Action.Dispute, _bit(Case.REJECTED), pick);
     }
 
-    function test_AcceptRejection_RejectsEveryStateButUnsettledRejected() public {
-        _assertRejectsAllBut(Action.AcceptRejection, _bit(Case.REJECTED));
+    function testFuzz_RevertGiven_AcceptRejectionRunNotUnsettledRejected(uint8 pick) public {
+        _assertRejects(Action.AcceptRejection, _bit(Case.REJECTED), pick);
     }
 
-    function test_SubmitEvidence_RejectsEveryStateButUnsettledRejectedDisputed() public {
-        _assertRejectsAllBut(Action.SubmitEvidence, _bit(Case.REJECTED) | _bit(Case.DISPUTED));
+    function testFuzz_RevertGiven_SubmitEvidenceRunNotUnsettledRejectedOrDisputed(uint8 pick) public {
+        _assertRejects(Action.SubmitEvidence, _bit(Case.REJECTED) | _bit(Case.DISPUTED), pick);
     }
 
-    function test_Resolve_RejectsEveryStateButDisputed() public {
-        _assertRejectsAllBut(Action.Resolve, _bit(Case.DISPUTED));
+    function testFuzz_RevertGiven_ResolveRunNotDisputed(uint8 pick) public {
+        _assertRejects(Action.Resolve, _bit(Case.DISPUTED), pick);
     }
 
-    function test_SettleDispute_RejectsEveryStateButDisputed() public {
-        _assertRejectsAllBut(Action.SettleDispute, _bit(Case.DISPUTED));
+    function testFuzz_RevertGiven_SettleDisputeRunNotDisputed(uint8 pick) public {
+        _assertRejects(Action.SettleDispute, _bit(Case.DISPUTED), pick);
     }
 
-    function test_FinalizeRejection_RejectsEveryStateButUnsettledRejected() public {
-        _assertRejectsAllBut(Action.FinalizeRejection, _bit(Case.REJECTED));
+    function testFuzz_RevertGiven_FinalizeRejectionRunNotUnsettledRejected(uint8 pick) public {
+        _assertRejects(Action.FinalizeRejection, _bit(Case.REJECTED), pick);
     }
 
-    function test_Slash_RejectsEveryStateButClaimedInProgressRevisionRequested() public {
-        _assertRejectsAllBut(
-            Action.Slash, _bit(Case.CLAIMED) | _bit(Case.IN_PROGRESS) | _bit(Case.REVISION_REQUESTED)
+    function testFuzz_RevertGiven_SlashRunNotClaimedInProgressOrRevisionRequested(uint8 pick) public {
+        _assertRejects(
+            Action.Slash, _bit(Case.CLAIMED) | _bit(Case.IN_PROGRESS) | _bit(Case.REVISION_REQUESTED), pick
         );
     }
 
-    function test_ApproveOnTimeout_RejectsEveryStateButSubmitted() public {
-        _assertRejectsAllBut(Action.ApproveOnTimeout, _bit(Case.SUBMITTED));
+    function testFuzz_RevertGiven_ApproveOnTimeoutRunNotSubmitted(uint8 pick) public {
+        _assertRejects(Action.ApproveOnTimeout, _bit(Case.SUBMITTED), pick);
     }
 
-    function test_Expire_RejectsEveryStateButOpen() public {
-        _assertRejectsAllBut(Action.Expire, _bit(Case.OPEN));
+    function testFuzz_RevertGiven_ExpireRunNotOpen(uint8 pick) public {
+        _assertRejects(Action.Expire, _bit(Case.OPEN), pick);
     }
 
-    /// @dev Builds each grid case not in `accepted`, far past every timer (so only the state can
-    /// be the reason), and checks `action` reverts with the state's error; then checks the table
-    /// left no state untested.
-    function _assertRejectsAllBut(Action action, uint256 accepted) internal {
-        uint256 statesRejected;
-        uint256 statesAccepted;
+    /// @dev The fuzzed tests above draw from the grid's cases, so the cases must reach every one of
+    /// the 12 states: then each state is either accepted by an action or one of its draws.
+    function test_StateGrid_CasesCoverEveryState() public pure {
+        uint256 states;
         for (uint256 i; i < GRID_CASES; ++i) {
-            Case c = Case(i);
-            if (accepted & _bit(c) != 0) {
-                statesAccepted |= 1 << uint256(_stateOf(c));
-                continue;
-            }
-            uint256 snapshot = vm.snapshotState();
-            uint256 runId = _runIn(c, agentId);
-            IRunEscrow.Run memory run = escrow.getRun(runId);
-            assertEq(uint256(run.state), uint256(_stateOf(c)), "case state");
-            assertEq(run.agentId != 0, _hasAgent(c), "case agent");
-            // Past the deadline and every period, so a time check cannot be what reverts.
-            skip(60 days);
-
-            bytes memory expected = _expectedError(action, c, runId);
-            vm.expectRevert(expected);
-            _act(action, runId);
-            statesRejected |= 1 << uint256(run.state);
-            vm.revertToState(snapshot);
+            states |= 1 << uint256(_stateOf(Case(i)));
         }
-        // Every one of the 12 states is rejected in some form, or accepted in some form.
-        assertEq(statesRejected | statesAccepted, (1 << 12) - 1, "every state covered");
+        assertEq(states, (1 << 12) - 1, "every state covered");
+    }
+
+    /// @dev Builds the grid case that `pick` selects among those not in `accepted`, far past every
+    /// timer (so only the state can be the reason), and checks `action` reverts with its error.
+    function _assertRejects(Action action, uint256 accepted, uint8 pick) internal {
+        Case c = _pickRejected(accepted, pick);
+        uint256 runId = _runIn(c, agentId);
+        IRunEscrow.Run memory run = escrow.getRun(runId);
+        assertEq(uint256(run.state), uint256(_stateOf(c)), "case state");
+        assertEq(run.agentId != 0, _hasAgent(c), "case agent");
+        // Past the deadline and every period, so a time check cannot be what reverts.
+        skip(60 days);
+
+        bytes memory expected = _expectedError(action, c, runId);
+        vm.expectRevert(expected);
+        _act(action, runId);
+    }
+
+    /// @dev The grid case `pick` selects, modulo their number, among the cases not in `accepted`:
+    /// every fuzz input is a case the action must reject.
+    function _pickRejected(uint256 accepted, uint8 pick) internal pure returns (Case) {
+        uint256 rejected;
+        for (uint256 i; i < GRID_CASES; ++i) {
+            if (accepted & (1 << i) == 0) ++rejected;
+        }
+        uint256 k = pick % rejected;
+        for (uint256 i; i < GRID_CASES; ++i) {
+            if (accepted & (1 << i) != 0) continue;
+            if (k == 0) return Case(i);
+            --k;
+        }
+        revert("unreachable");
     }
 
     function _expectedError(Action action, Case c, uint256 runId) internal view returns (bytes memory) {
@@ -1892,7 +1895,8 @@ contract RunEscrowStateGridTest is RunEscrowAgentFixture {
         }
         bool needsUnsettled = action == Action.Dispute || action == Action.AcceptRejection
             || action == Action.SubmitEvidence || action == Action.FinalizeRejection;
-        if (c == Case.REJECTED_SETTLED && needsUnsettled) {
+        bool settled = c == Case.REJECTED_SETTLED || c == Case.REJECTED_FINALIZED;
+        if (settled && needsUnsettled) {
             return abi.encodeWithSelector(IRunEscrow.RunEscrowAlreadySettled.selector, runId);
         }
         return _invalidState(runId, _stateOf(c));

@@ -57,34 +57,6 @@ contract RunEscrowDisputeTest is RunEscrowAgentFixture {
         escrow.dispute(runId, EVIDENCE);
     }
 
-    function test_RevertGiven_DisputeRejectionAccepted() public {
-        uint256 runId = _rejectedRun(_agent());
-        vm.prank(agentWallet);
-        escrow.acceptRejection(runId);
-
-        vm.expectRevert(abi.encodeWithSelector(IRunEscrow.RunEscrowAlreadySettled.selector, runId));
-        vm.prank(agentWallet);
-        escrow.dispute(runId, EVIDENCE);
-    }
-
-    function test_RevertGiven_DisputeRejectionFinalized() public {
-        uint256 runId = _rejectedRun(_agent());
-        vm.warp(block.timestamp + DISPUTE_WINDOW + 1);
-        vm.prank(stranger);
-        escrow.finalizeRejection(runId);
-
-        vm.expectRevert(abi.encodeWithSelector(IRunEscrow.RunEscrowAlreadySettled.selector, runId));
-        vm.prank(agentWallet);
-        escrow.dispute(runId, EVIDENCE);
-    }
-
-    function test_RevertGiven_DisputeTwice() public {
-        uint256 runId = _disputedRun(_agent());
-        _expectInvalidState(runId, IRunEscrow.RunState.DISPUTED);
-        vm.prank(agentWallet);
-        escrow.dispute(runId, EVIDENCE);
-    }
-
     function test_RevertWhen_DisputeCallerNotAgent() public {
         uint256 runId = _rejectedRun(_agent());
         _otherAgent();
@@ -150,16 +122,6 @@ contract RunEscrowDisputeTest is RunEscrowAgentFixture {
         uint256 runId = _rejectedRunOf(agentId, REWARD, 50e6);
         assertEq(vault.getAgent(agentId).reserved, 50e6, "reserved");
         _assertRejectionFinalized(runId, agentId, agentWallet, true);
-    }
-
-    function test_RevertGiven_AcceptRejectionTwice() public {
-        uint256 runId = _rejectedRun(_agent());
-        vm.prank(agentWallet);
-        escrow.acceptRejection(runId);
-
-        vm.expectRevert(abi.encodeWithSelector(IRunEscrow.RunEscrowAlreadySettled.selector, runId));
-        vm.prank(agentWallet);
-        escrow.acceptRejection(runId);
     }
 
     function test_RevertWhen_AcceptRejectionCallerNotAgent() public {
@@ -508,16 +470,6 @@ contract RunEscrowDisputeTest is RunEscrowAgentFixture {
         assertState(runId, IRunEscrow.RunState.DISPUTED);
     }
 
-    function test_RevertGiven_ResolveTwice() public {
-        uint256 runId = _disputedRun(_agent());
-        vm.prank(arbitrator);
-        escrow.resolve(runId, BPS, false);
-
-        _expectInvalidState(runId, IRunEscrow.RunState.RESOLVED);
-        vm.prank(arbitrator);
-        escrow.resolve(runId, 0, true);
-    }
-
     function test_RevertGiven_ResolveRunNotFound() public {
         vm.expectRevert(abi.encodeWithSelector(IRunEscrow.RunEscrowRunNotFound.selector, 13));
         vm.prank(arbitrator);
@@ -583,17 +535,6 @@ contract RunEscrowDisputeTest is RunEscrowAgentFixture {
         escrow.settleDispute(runId);
     }
 
-    function test_RevertGiven_SettleDisputeResolved() public {
-        uint256 runId = _disputedRun(_agent());
-        vm.prank(arbitrator);
-        escrow.resolve(runId, BPS, false);
-        vm.warp(block.timestamp + RULING_PERIOD + 1);
-
-        _expectInvalidState(runId, IRunEscrow.RunState.RESOLVED);
-        vm.prank(stranger);
-        escrow.settleDispute(runId);
-    }
-
     function test_RevertGiven_SettleDisputeRunNotFound() public {
         vm.expectRevert(abi.encodeWithSelector(IRunEscrow.RunEscrowRunNotFound.selector, 14));
         vm.prank(stranger);
@@ -616,25 +557,6 @@ contract RunEscrowDisputeTest is RunEscrowAgentFixture {
         uint256 end = block.timestamp + DISPUTE_WINDOW;
         vm.warp(end);
         vm.expectRevert(abi.encodeWithSelector(IRunEscrow.RunEscrowDisputeWindowOpen.selector, runId, end));
-        vm.prank(stranger);
-        escrow.finalizeRejection(runId);
-    }
-
-    function test_RevertGiven_FinalizeRejectionTwice() public {
-        uint256 runId = _rejectedRun(_agent());
-        vm.warp(block.timestamp + DISPUTE_WINDOW + 1);
-        vm.prank(stranger);
-        escrow.finalizeRejection(runId);
-
-        vm.expectRevert(abi.encodeWithSelector(IRunEscrow.RunEscrowAlreadySettled.selector, runId));
-        vm.prank(stranger);
-        escrow.finalizeRejection(runId);
-    }
-
-    function test_RevertGiven_FinalizeRejectionDisputed() public {
-        uint256 runId = _disputedRun(_agent());
-        vm.warp(block.timestamp + RULING_PERIOD + 1);
-        _expectInvalidState(runId, IRunEscrow.RunState.DISPUTED);
         vm.prank(stranger);
         escrow.finalizeRejection(runId);
     }
