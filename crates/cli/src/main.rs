@@ -5,6 +5,7 @@ mod args;
 mod chain;
 mod cmd;
 mod hints;
+mod market;
 mod output;
 mod signal;
 
