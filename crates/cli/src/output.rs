@@ -231,6 +231,14 @@ pub(crate) fn print_error(err: &eyre::Report) {
     let _ = write_error(&mut out, err);
 }
 
+/// The text [`print_error`] prints: the error, its causes, the failed call and the hint.
+pub(crate) fn error_text(err: &eyre::Report) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_error(&mut out, err);
+    String::from_utf8_lossy(&out).trim_end().to_owned()
+}
+
 fn write_error(out: &mut impl Write, err: &eyre::Report) -> io::Result<()> {
     writeln!(out, "error: {err}")?;
     let mut hint = None;
