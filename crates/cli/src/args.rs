@@ -85,6 +85,11 @@ impl fmt::Debug for WalletArgs {
 }
 
 impl WalletArgs {
+    /// Whether a key or a keystore is configured at all.
+    pub(crate) fn is_configured(&self) -> bool {
+        self.private_key.is_some() || self.keystore.is_some()
+    }
+
     /// The signer these flags name.
     pub(crate) fn signer(&self) -> eyre::Result<PrivateKeySigner> {
         if let Some(key) = &self.private_key {

@@ -5,6 +5,8 @@ mod args;
 mod chain;
 mod cmd;
 mod hints;
+mod market;
+mod mcp;
 mod output;
 mod signal;
 
@@ -51,6 +53,8 @@ enum Command {
     /// Manage the index database (`runs db migrate`).
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
+    /// Serve the market as Model Context Protocol tools for AI agents (stdio, or --http).
+    Mcp(cmd::mcp::McpArgs),
     /// Start anvil, deploy, seed agents and runs in every state, and run the indexer and the API together (Ctrl-C stops).
     Devnet(cmd::devnet::DevnetArgs),
 }
@@ -91,5 +95,6 @@ async fn run() -> eyre::Result<()> {
         Command::Serve(args) => args.run().await,
         Command::Db(command) => command.run().await,
         Command::Devnet(args) => args.run().await,
+        Command::Mcp(args) => args.run().await,
     }
 }

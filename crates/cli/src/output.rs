@@ -165,36 +165,42 @@ pub(crate) struct ActionReport {
 }
 
 impl ActionReport {
+    /// The report as one JSON object: the result's keys, then `transactions` (call, hash,
+    /// block, gas and decoded events of each).
+    pub(crate) fn to_json(&self) -> Json {
+        let mut object = self.result.to_json();
+        let txs: Vec<Json> = self
+            .transactions
+            .iter()
+            .map(|tx| {
+                let events: Vec<Json> = tx
+                    .events
+                    .iter()
+                    .map(|(name, args)| {
+                        let mut event = Map::new();
+                        event.insert("event".into(), json!(name));
+                        event.extend(args.to_json());
+                        Json::Object(event)
+                    })
+                    .collect();
+                json!({
+                    "call": tx.label,
+                    "txHash": tx.hash.to_string(),
+                    "blockNumber": tx.block,
+                    "gasUsed": tx.gas_used,
+                    "events": events,
+                })
+            })
+            .collect();
+        object.insert("transactions".into(), Json::Array(txs));
+        Json::Object(object)
+    }
+
     /// Prints the report on stdout, as JSON or for people.
     pub(crate) fn print(&self, json: bool) -> io::Result<()> {
         let mut out = io::stdout().lock();
         if json {
-            let mut object = self.result.to_json();
-            let txs: Vec<Json> = self
-                .transactions
-                .iter()
-                .map(|tx| {
-                    let events: Vec<Json> = tx
-                        .events
-                        .iter()
-                        .map(|(name, args)| {
-                            let mut event = Map::new();
-                            event.insert("event".into(), json!(name));
-                            event.extend(args.to_json());
-                            Json::Object(event)
-                        })
-                        .collect();
-                    json!({
-                        "call": tx.label,
-                        "txHash": tx.hash.to_string(),
-                        "blockNumber": tx.block,
-                        "gasUsed": tx.gas_used,
-                        "events": events,
-                    })
-                })
-                .collect();
-            object.insert("transactions".into(), Json::Array(txs));
-            writeln!(out, "{}", Json::Object(object))
+            writeln!(out, "{}", self.to_json())
         } else {
             for tx in &self.transactions {
                 writeln!(out, "{}: tx {} in block {}", tx.label, tx.hash, tx.block)?;
@@ -223,6 +229,14 @@ pub(crate) fn print_error(err: &eyre::Report) {
     let mut out = io::stderr().lock();
     // Nothing sensible is left to do if stderr itself is gone.
     let _ = write_error(&mut out, err);
+}
+
+/// The text [`print_error`] prints: the error, its causes, the failed call and the hint.
+pub(crate) fn error_text(err: &eyre::Report) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_error(&mut out, err);
+    String::from_utf8_lossy(&out).trim_end().to_owned()
 }
 
 fn write_error(out: &mut impl Write, err: &eyre::Report) -> io::Result<()> {

@@ -4,7 +4,7 @@
 use alloy::primitives::U256;
 use runs_primitives::RunId;
 
-use crate::{chain::SendArgs, cmd::run::report_with_state, hints::HintedError};
+use crate::{chain::SendArgs, hints::HintedError, market};
 
 /// Arbitrator commands.
 #[derive(Debug, clap::Subcommand)]
@@ -56,7 +56,8 @@ impl ResolveArgs {
             self.run_id, self.agent_share_bps, self.strike
         );
         let tx = chain.send(&label, call).await?;
-        report_with_state(&chain, self.run_id, vec![tx], self.tx.output.json).await
+        market::run_report(&chain, self.run_id, vec![tx]).await?.print(self.tx.output.json)?;
+        Ok(())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use runs_primitives::RunId;
 
-use crate::{chain::SendArgs, cmd::run::report_with_state};
+use crate::{chain::SendArgs, market};
 
 /// Add evidence to a REJECTED (not yet final) or DISPUTED run, as its poster or its agent; the
 /// arbitrator reads it from the EvidenceSubmitted event.
@@ -20,9 +20,9 @@ pub(crate) struct EvidenceArgs {
 impl EvidenceArgs {
     pub(crate) async fn run(self) -> eyre::Result<()> {
         let chain = self.tx.connect().await?;
-        let escrow = chain.escrow();
-        let call = escrow.submitEvidence(self.run_id.to_u256(), self.uri.clone());
-        let tx = chain.send(&format!("RunEscrow.submitEvidence({})", self.run_id), call).await?;
-        report_with_state(&chain, self.run_id, vec![tx], self.tx.output.json).await
+        market::submit_evidence(&chain, self.run_id, &self.uri)
+            .await?
+            .print(self.tx.output.json)?;
+        Ok(())
     }
 }

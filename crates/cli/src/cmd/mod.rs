@@ -7,5 +7,6 @@ pub(crate) mod deploy;
 pub(crate) mod devnet;
 pub(crate) mod evidence;
 pub(crate) mod index;
+pub(crate) mod mcp;
 pub(crate) mod run;
 pub(crate) mod serve;

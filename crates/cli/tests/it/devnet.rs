@@ -16,14 +16,14 @@ use serde_json::Value;
 const START_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// `runs devnet` running in the background; SIGTERM (then SIGKILL) if a test fails midway.
-struct Devnet {
+pub(crate) struct Devnet {
     child: Child,
     lines: mpsc::Receiver<String>,
     stderr: std::thread::JoinHandle<String>,
 }
 
 impl Devnet {
-    fn start(dir: &tempfile::TempDir) -> Self {
+    pub(crate) fn start(dir: &tempfile::TempDir) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_runs"));
         command.env_clear().current_dir(dir.path());
         for name in ["HOME", "PATH"] {
@@ -62,7 +62,7 @@ impl Devnet {
     }
 
     /// Reads stdout until the closing line; the printed lines.
-    fn wait_ready(&mut self) -> Vec<String> {
+    pub(crate) fn wait_ready(&mut self) -> Vec<String> {
         let deadline = Instant::now() + START_TIMEOUT;
         let mut out = Vec::new();
         loop {
@@ -120,7 +120,7 @@ impl Drop for Devnet {
 }
 
 /// The value printed after `label` in the human output (`  API         http://...`).
-fn printed(lines: &[String], label: &str) -> String {
+pub(crate) fn printed(lines: &[String], label: &str) -> String {
     lines
         .iter()
         .find_map(|line| line.trim_start().strip_prefix(label).map(|rest| rest.trim().to_owned()))

@@ -6,4 +6,5 @@
 mod deploy;
 mod devnet;
 mod index;
+mod mcp;
 mod wallet;
