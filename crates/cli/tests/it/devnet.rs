@@ -119,6 +119,23 @@ impl Drop for Devnet {
     }
 }
 
+/// The Python with the tests' packages (the MCP client, Selenium): `RUNS_TEST_PYTHON`, else the
+/// virtualenv `script/python-env` makes.
+pub(crate) fn python() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("RUNS_TEST_PYTHON") {
+        return path.into();
+    }
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    let venv = std::path::PathBuf::from(home).join(".cache/runs-test-venv/bin/python");
+    assert!(venv.is_file(), "{} is missing: run script/python-env", venv.display());
+    venv
+}
+
+/// A script of `crates/cli/tests/python/`.
+pub(crate) fn python_script(name: &str) -> std::path::PathBuf {
+    runs_testkit::repo_root().join("crates/cli/tests/python").join(name)
+}
+
 /// The value printed after `label` in the human output (`  API         http://...`).
 pub(crate) fn printed(lines: &[String], label: &str) -> String {
     lines

@@ -1,28 +1,13 @@
 //! `runs mcp` driven by the official Python MCP client (`mcp` on PyPI, installed by
-//! `script/mcp-client` into its own virtualenv) over stdio and Streamable HTTP, against `runs devnet`.
-//! The checks are in `crates/cli/tests/mcp/client.py`; this test starts the devnet and hands it the chain.
+//! `script/python-env` into its own virtualenv) over stdio and Streamable HTTP, against `runs
+//! devnet`. The checks are in `crates/cli/tests/python/mcp_client.py`; this test starts the devnet
+//! and hands it the chain.
 
-use std::{path::PathBuf, process::Command};
+use std::process::Command;
 
 use alloy::signers::local::PrivateKeySigner;
 
-use crate::devnet::{Devnet, printed};
-
-/// The Python with the `mcp` package: `RUNS_MCP_PYTHON`, else the virtualenv `script/mcp-client`
-/// makes.
-fn python() -> PathBuf {
-    if let Some(path) = std::env::var_os("RUNS_MCP_PYTHON") {
-        return path.into();
-    }
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    let venv = PathBuf::from(home).join(".cache/runs-mcp-venv/bin/python");
-    assert!(
-        venv.is_file(),
-        "{} is missing: run script/mcp-client (it installs mcp)",
-        venv.display()
-    );
-    venv
-}
+use crate::devnet::{Devnet, printed, python, python_script};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_official_python_client_uses_every_tool_over_stdio_and_http() {
@@ -38,9 +23,8 @@ async fn the_official_python_client_uses_every_tool_over_stdio_and_http() {
     let agent = PrivateKeySigner::random();
     let key = |signer: &PrivateKeySigner| format!("0x{}", alloy::hex::encode(signer.to_bytes()));
 
-    let script = runs_testkit::repo_root().join("crates/cli/tests/mcp/client.py");
     let output = Command::new(python())
-        .arg(&script)
+        .arg(python_script("mcp_client.py"))
         .env("RUNS_BIN", env!("CARGO_BIN_EXE_runs"))
         .env("RPC_URL", printed(&lines, "RPC"))
         .env("RUNS_API_URL", printed(&lines, "API"))
