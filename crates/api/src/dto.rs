@@ -522,6 +522,9 @@ pub struct Ready {
     pub ready: bool,
     /// The last indexed block (0 before anything is indexed).
     pub indexed_block: u64,
+    /// That block's time (ISO 8601 UTC): the chain's clock as far as the index knows it, which
+    /// on a dev chain may run ahead of the wall clock. `null` before anything is indexed.
+    pub indexed_block_time: Option<String>,
     /// The chain head, when the server knows it (`runs serve --rpc-url`).
     pub chain_head: Option<u64>,
     /// `chainHead - indexedBlock`, when the head is known.

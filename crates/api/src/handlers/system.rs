@@ -39,7 +39,9 @@ pub(crate) async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<Re
     let max_lag = state.config().ready_max_lag;
     let chain_head = state.chain_head();
     let indexed = crate::current_head(&state).await;
-    let indexed_block = indexed.as_ref().ok().and_then(|h| h.map(|b| b.number)).unwrap_or(0);
+    let head = indexed.as_ref().ok().and_then(Option::as_ref);
+    let indexed_block = head.map_or(0, |b| b.number);
+    let indexed_block_time = head.map(|b| crate::format::iso(b.timestamp));
     let lag = chain_head.map(|head| head.saturating_sub(indexed_block));
     let reason = match &indexed {
         Err(err) => {
@@ -55,7 +57,15 @@ pub(crate) async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<Re
         },
     };
     let status = if reason.is_none() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body = Ready { ready: reason.is_none(), indexed_block, chain_head, lag, max_lag, reason };
+    let body = Ready {
+        ready: reason.is_none(),
+        indexed_block,
+        indexed_block_time,
+        chain_head,
+        lag,
+        max_lag,
+        reason,
+    };
     (status, Json(body))
 }
 
