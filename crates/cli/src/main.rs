@@ -9,6 +9,7 @@ mod market;
 mod mcp;
 mod output;
 mod signal;
+mod web;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;

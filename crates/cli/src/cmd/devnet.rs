@@ -240,7 +240,8 @@ impl DevnetArgs {
 
         let mut config = ApiConfig::new(chain_id);
         config.run_escrow = Some(manifest.contracts.run_escrow.address);
-        let router = runs_api::router(ApiState::new(store.clone(), config, chain_head));
+        let router = runs_api::router(ApiState::new(store.clone(), config, chain_head))
+            .merge(crate::web::explorer(chain_id, Some(&manifest)));
         let listener =
             tokio::net::TcpListener::bind(self.api_listen).await.wrap_err_with(|| {
                 format!("cannot listen on {} (in use? pass --api-listen)", self.api_listen)

@@ -94,18 +94,21 @@ impl ServeArgs {
         };
 
         let manifest_path = self.manifest.path(chain_id);
-        let run_escrow = if manifest_path.is_file() {
-            let manifest = DeploymentManifest::load(&manifest_path)
-                .wrap_err_with(|| format!("reading {}", manifest_path.display()))?;
-            Some(manifest.contracts.run_escrow.address)
+        let manifest = if manifest_path.is_file() {
+            Some(
+                DeploymentManifest::load(&manifest_path)
+                    .wrap_err_with(|| format!("reading {}", manifest_path.display()))?,
+            )
         } else {
             tracing::warn!(
                 target: "runs::api",
                 path = %manifest_path.display(),
-                "no deployment manifest: POST /api/runs/{{id}}/claim will answer 503"
+                "no deployment manifest: POST /api/runs/{{id}}/claim will answer 503 and the \
+                 explorer is read-only"
             );
             None
         };
+        let run_escrow = manifest.as_ref().map(|m| m.contracts.run_escrow.address);
 
         let head = ChainHead::default();
         if let Some(provider) = provider {
@@ -131,7 +134,8 @@ impl ServeArgs {
             cors_origins: self.cors_origin.into_iter().filter(|o| !o.is_empty()).collect(),
             body_limit: self.body_limit,
         };
-        let router = runs_api::router(ApiState::new(store.clone(), config, head));
+        let router = runs_api::router(ApiState::new(store.clone(), config, head))
+            .merge(crate::web::explorer(chain_id, manifest.as_ref()));
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .wrap_err_with(|| format!("cannot listen on {}", self.listen))?;

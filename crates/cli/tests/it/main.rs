@@ -5,6 +5,7 @@
 
 mod deploy;
 mod devnet;
+mod explorer;
 mod index;
 mod mcp;
 mod wallet;
