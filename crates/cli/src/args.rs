@@ -5,7 +5,6 @@
 use std::{fmt, path::PathBuf, str::FromStr};
 
 use alloy::{
-    network::EthereumWallet,
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
     transports::http::reqwest::Url,
@@ -35,16 +34,7 @@ impl RpcArgs {
         &self,
         signer: PrivateKeySigner,
     ) -> eyre::Result<(DynProvider, u64)> {
-        // Nonces come from the node for every transaction: alloy's default cache would keep a
-        // nonce burnt by a transaction that failed gas estimation, stalling every later one.
-        let provider = ProviderBuilder::new()
-            .disable_recommended_fillers()
-            .filler(runs_bindings::GasHeadroom)
-            .with_simple_nonce_management()
-            .fetch_chain_id()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(self.rpc_url.clone())
-            .erased();
+        let provider = runs_bindings::signing_provider(self.rpc_url.clone(), signer);
         let chain_id = chain_id(&provider, &self.rpc_url).await?;
         Ok((provider, chain_id))
     }

@@ -1,27 +1,23 @@
 //! An [`Actor`]: one dev account acting on the marketplace through the generated bindings, one
 //! transaction at a time, each awaited and checked.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alloy::{
-    network::{EthereumWallet, TransactionBuilder},
-    primitives::{Address, B256, U256},
-    providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
+    network::TransactionBuilder,
+    primitives::{Address, U256},
+    providers::{DynProvider, Provider, ext::AnvilApi},
     rpc::types::{TransactionReceipt, TransactionRequest},
     signers::local::PrivateKeySigner,
-    transports::{TransportError, http::reqwest::Url},
+    transports::http::reqwest::Url,
 };
-use runs_bindings::{MockUSDC, RunEscrow, StakeVault, decode_revert};
+use runs_bindings::{MockUSDC, RunEscrow, StakeVault};
 use runs_primitives::{AgentId, DeploymentManifest, RunId, Usdc};
 
 use crate::{Error, Result};
 
 /// How long to wait for a transaction to be mined (generous: a node with a long block time).
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// How often to ask for a receipt. Short, because a dev node mines on arrival; alloy's own
-/// watcher polls at 250 ms or more, which would make a 100-transaction seed crawl.
-const RECEIPT_POLL: Duration = Duration::from_millis(10);
 
 /// One account on the marketplace: a poster, an agent, or both.
 #[derive(Debug, Clone)]
@@ -38,16 +34,7 @@ impl Actor {
     /// `signer` acting on `manifest`'s contracts through the node at `rpc_url`.
     pub fn new(rpc_url: Url, manifest: &DeploymentManifest, signer: PrivateKeySigner) -> Self {
         let address = signer.address();
-        // The nonce comes from the node for every transaction: alloy's cached nonce survives a
-        // transaction that failed estimation, and the gap would stall the account.
-        let provider = ProviderBuilder::new()
-            .disable_recommended_fillers()
-            .filler(runs_bindings::GasHeadroom)
-            .with_simple_nonce_management()
-            .fetch_chain_id()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(rpc_url)
-            .erased();
+        let provider = runs_bindings::signing_provider(rpc_url, signer);
         Self {
             address,
             escrow: RunEscrow::new(manifest.contracts.run_escrow.address, provider.clone()),
@@ -277,43 +264,12 @@ impl Actor {
 
     /// Sends `tx` from this account, waits until it is mined and checks it succeeded.
     pub async fn send(&self, step: &str, tx: TransactionRequest) -> Result<TransactionReceipt> {
-        let step = format!("{step} as {}", self.address);
-        let pending = self
-            .provider
-            .send_transaction(tx.with_from(self.address))
+        runs_bindings::send(&self.provider, tx.with_from(self.address), RECEIPT_TIMEOUT)
             .await
-            .map_err(|err| Error::Send { step: step.clone(), reason: describe(&err) })?;
-        let tx_hash = *pending.tx_hash();
-        let receipt = wait_for_receipt(&self.provider, &step, tx_hash).await?;
-        if !receipt.status() {
-            return Err(Error::Reverted { step, tx_hash });
-        }
-        Ok(receipt)
-    }
-}
-
-/// Polls for the receipt of `tx_hash` until it is mined or [`RECEIPT_TIMEOUT`] passes.
-async fn wait_for_receipt(
-    provider: &DynProvider,
-    step: &str,
-    tx_hash: B256,
-) -> Result<TransactionReceipt> {
-    let started = Instant::now();
-    loop {
-        let receipt = provider.get_transaction_receipt(tx_hash).await.map_err(|source| {
-            Error::Rpc { step: format!("{step}: reading the receipt"), source }
-        })?;
-        if let Some(receipt) = receipt {
-            return Ok(receipt);
-        }
-        if started.elapsed() > RECEIPT_TIMEOUT {
-            return Err(Error::NotMined {
-                step: step.to_owned(),
-                tx_hash,
-                seconds: RECEIPT_TIMEOUT.as_secs(),
-            });
-        }
-        tokio::time::sleep(RECEIPT_POLL).await;
+            .map_err(|source| Error::Transaction {
+                step: format!("{step} as {}", self.address),
+                source,
+            })
     }
 }
 
@@ -338,17 +294,6 @@ pub async fn advance_time<P: Provider>(provider: &P, seconds: u64) -> Result<()>
         .await
         .map_err(|source| Error::Rpc { step: "evm_mine".into(), source })?;
     Ok(())
-}
-
-/// A node error, with revert data decoded into the contract's error when there is any.
-fn describe(err: &TransportError) -> String {
-    match err.as_error_resp().and_then(|payload| payload.as_revert_data()) {
-        Some(data) => match decode_revert(&data) {
-            Some(decoded) => format!("reverted with {decoded}"),
-            None => format!("reverted with undecodable data {data}"),
-        },
-        None => err.to_string(),
-    }
 }
 
 fn missing_event(step: &str, event: &str, receipt: &TransactionReceipt) -> Error {

@@ -22,9 +22,8 @@ use std::{
 };
 
 use alloy::{
-    network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
+    providers::{DynProvider, Provider, ext::AnvilApi},
     transports::http::reqwest::Url,
 };
 use eyre::{WrapErr, bail, eyre};
@@ -142,10 +141,7 @@ impl DevnetArgs {
         };
         let signers = runs_seed::dev_signers();
         let deployer = signers[0].address();
-        let provider = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(signers[0].clone()))
-            .connect_http(rpc_url.clone())
-            .erased();
+        let provider = runs_bindings::signing_provider(rpc_url.clone(), signers[0].clone());
         let chain_id = provider.get_chain_id().await.map_err(|err| {
             eyre!("cannot reach the node at {rpc_url}: {err}")
                 .wrap_err("is it running? (--rpc-url / RUNS_DEVNET_RPC_URL)")
