@@ -15,6 +15,8 @@ use runs_db::Store;
 use runs_indexer::IndexerConfig;
 use runs_primitives::DeploymentManifest;
 
+use crate::chain::Chain;
+
 /// Where the chain is.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct RpcArgs {
@@ -143,6 +145,53 @@ pub(crate) struct OutputArgs {
     /// Print the result as one JSON object on stdout (for scripts).
     #[arg(long, env = "RUNS_JSON")]
     pub(crate) json: bool,
+}
+
+/// The flags of a command that sends transactions: chain, signer, manifests, output.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct SendArgs {
+    #[command(flatten)]
+    pub(crate) rpc: RpcArgs,
+    #[command(flatten)]
+    pub(crate) wallet: WalletArgs,
+    #[command(flatten)]
+    pub(crate) manifest: ManifestArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+impl SendArgs {
+    /// Connects with the signer and loads the chain's manifest.
+    pub(crate) async fn connect(&self) -> eyre::Result<Chain> {
+        Chain::signing(&self.rpc, &self.wallet, &self.manifest).await
+    }
+}
+
+/// The flags of a command that only reads: chain, manifests, output.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ReadArgs {
+    #[command(flatten)]
+    pub(crate) rpc: RpcArgs,
+    #[command(flatten)]
+    pub(crate) manifest: ManifestArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+impl ReadArgs {
+    /// Connects and loads the chain's manifest.
+    pub(crate) async fn connect(&self) -> eyre::Result<Chain> {
+        Chain::read_only(&self.rpc, &self.manifest).await
+    }
+}
+
+/// How a command pays for a USDC pull.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub(crate) struct PullArgs {
+    /// Send an `approve` transaction instead of signing an EIP-2612 permit when the allowance is
+    /// short (the permit saves a transaction; use this for tokens or signers without it).
+    #[arg(long, env = "RUNS_NO_PERMIT")]
+    pub(crate) no_permit: bool,
 }
 
 /// Where the index database is.

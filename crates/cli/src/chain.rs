@@ -1,6 +1,6 @@
 //! The wallet commands' view of one chain: the provider, the deployment manifest, handles to the
-//! contracts, and the one place where transactions are sent, reverts decoded and receipts' events
-//! turned into [`Record`]s. USDC pulls (balance check, then allowance, permit or approve) live
+//! contracts, and where their transactions go out (through [`runs_bindings::send`]), reverts
+//! become hinted errors and receipts' events become [`Record`]s. USDC pulls (balance check, then allowance, permit or approve) live
 //! here too, since `fund`, `createAndFund` and `stake` share them.
 
 use std::sync::LazyLock;
@@ -22,60 +22,13 @@ use runs_primitives::{AgentStatus, DeploymentManifest, RunState, Usdc};
 use tracing::{debug, info};
 
 use crate::{
-    args::{ManifestArgs, OutputArgs, RpcArgs, WalletArgs},
+    args::{ManifestArgs, RpcArgs, WalletArgs},
     hints::{ContractRevert, HintedError},
     output::{Record, TxReport, Value},
 };
 
 /// How long a permit signature stays valid, in chain seconds.
 const PERMIT_VALIDITY: u64 = 3600;
-
-/// The flags of a command that sends transactions: chain, signer, manifests, output.
-#[derive(Debug, Clone, clap::Args)]
-pub(crate) struct SendArgs {
-    #[command(flatten)]
-    pub(crate) rpc: RpcArgs,
-    #[command(flatten)]
-    pub(crate) wallet: WalletArgs,
-    #[command(flatten)]
-    pub(crate) manifest: ManifestArgs,
-    #[command(flatten)]
-    pub(crate) output: OutputArgs,
-}
-
-impl SendArgs {
-    /// Connects with the signer and loads the chain's manifest.
-    pub(crate) async fn connect(&self) -> eyre::Result<Chain> {
-        Chain::signing(&self.rpc, &self.wallet, &self.manifest).await
-    }
-}
-
-/// The flags of a command that only reads: chain, manifests, output.
-#[derive(Debug, Clone, clap::Args)]
-pub(crate) struct ReadArgs {
-    #[command(flatten)]
-    pub(crate) rpc: RpcArgs,
-    #[command(flatten)]
-    pub(crate) manifest: ManifestArgs,
-    #[command(flatten)]
-    pub(crate) output: OutputArgs,
-}
-
-impl ReadArgs {
-    /// Connects and loads the chain's manifest.
-    pub(crate) async fn connect(&self) -> eyre::Result<Chain> {
-        Chain::read_only(&self.rpc, &self.manifest).await
-    }
-}
-
-/// How a command pays for a USDC pull.
-#[derive(Debug, Clone, Copy, clap::Args)]
-pub(crate) struct PullArgs {
-    /// Send an `approve` transaction instead of signing an EIP-2612 permit when the allowance is
-    /// short (the permit saves a transaction; use this for tokens or signers without it).
-    #[arg(long, env = "RUNS_NO_PERMIT")]
-    pub(crate) no_permit: bool,
-}
 
 /// One chain with the marketplace deployed on it, and optionally a signer.
 #[derive(Debug, Clone)]
