@@ -133,16 +133,6 @@ pub enum TxError {
     },
 }
 
-impl TxError {
-    /// The decoded reason of a refused or reverted transaction, when there is one.
-    pub fn failure(&self) -> Option<&CallFailure> {
-        match self {
-            Self::Refused(failure) | Self::Reverted { reason: Some(failure), .. } => Some(failure),
-            _ => None,
-        }
-    }
-}
-
 /// Sends `tx` (whose `from` the provider must sign for or the node must hold unlocked), waits
 /// up to `timeout` for its receipt and checks it succeeded.
 ///
@@ -227,7 +217,6 @@ mod tests {
                 B256::ZERO
             )
         );
-        assert!(matches!(err.failure(), Some(CallFailure::Reverted { .. })));
     }
 
     #[test]
