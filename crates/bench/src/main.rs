@@ -33,7 +33,7 @@ use alloy::{
 use clap::Parser;
 use eyre::{WrapErr, bail, ensure, eyre};
 use futures::{StreamExt, TryStreamExt, stream};
-use runs_bindings::{MockUSDC, RunEscrow};
+use runs_bindings::{MockUSDC, RECEIPT_TIMEOUT, RunEscrow};
 use runs_db::{BlockRef, RangeCommit, Store};
 use runs_deployer::DeployConfig;
 use runs_indexer::{Contracts, Indexer, IndexerConfig, decode_log};
@@ -204,14 +204,10 @@ async fn generate(
     let escrow_address = manifest.contracts.run_escrow.address;
     let usdc = MockUSDC::new(manifest.usdc, provider);
     for &poster in posters {
-        let receipt = usdc
-            .approve(escrow_address, U256::MAX)
-            .from(poster)
-            .send()
-            .await?
-            .get_receipt()
-            .await?;
-        ensure!(receipt.status(), "approve reverted");
+        let approve = usdc.approve(escrow_address, U256::MAX).from(poster);
+        runs_bindings::send(provider, approve.into_transaction_request(), RECEIPT_TIMEOUT)
+            .await
+            .wrap_err_with(|| format!("approving the escrow for {poster}"))?;
     }
     let mut nonces = Vec::with_capacity(posters.len());
     for &poster in posters {

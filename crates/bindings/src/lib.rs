@@ -5,13 +5,16 @@
 //!
 //! Besides the contract modules, [`decode_revert`] turns revert data from any of the contracts
 //! (or the USDC token behind them) into the error's name and named, human-readable fields, and
-//! [`GasHeadroom`] gives every signed transaction a gas limit with a margin over the estimate.
+//! [`GasHeadroom`] gives every signed transaction a gas limit with a margin over the estimate,
+//! and [`send`] is the one send → receipt → decoded-revert path every crate uses.
 
 mod gas;
 mod revert;
+mod tx;
 
 pub use gas::{GasHeadroom, with_headroom};
 pub use revert::{DecodedRevert, decode_revert};
+pub use tx::{CallFailure, RECEIPT_TIMEOUT, TxError, send, signing_provider};
 
 /// The ABI JSON of `StakeVault`.
 pub const STAKE_VAULT_ABI: &str = include_str!("../abi/StakeVault.json");

@@ -1,17 +1,21 @@
 //! Flag groups shared by the subcommands: where the chain is, who signs, where the deployment
-//! manifests live. Every flag can also come from the environment (and `.env`); precedence is
-//! flag > environment > manifest > default, resolved here.
+//! manifests and the index database live, how the indexer reads. Every flag can also come from
+//! the environment (and `.env`); precedence is flag > environment > manifest > default, resolved
+//! here, and the defaults of library settings are the library's own `Default`.
 
-use std::{fmt, path::PathBuf, str::FromStr};
+use std::{fmt, path::PathBuf, str::FromStr, time::Duration};
 
 use alloy::{
-    network::EthereumWallet,
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
     transports::http::reqwest::Url,
 };
 use eyre::{WrapErr, bail, eyre};
+use runs_db::Store;
+use runs_indexer::IndexerConfig;
 use runs_primitives::DeploymentManifest;
+
+use crate::chain::Chain;
 
 /// Where the chain is.
 #[derive(Debug, Clone, clap::Args)]
@@ -35,16 +39,7 @@ impl RpcArgs {
         &self,
         signer: PrivateKeySigner,
     ) -> eyre::Result<(DynProvider, u64)> {
-        // Nonces come from the node for every transaction: alloy's default cache would keep a
-        // nonce burnt by a transaction that failed gas estimation, stalling every later one.
-        let provider = ProviderBuilder::new()
-            .disable_recommended_fillers()
-            .filler(runs_bindings::GasHeadroom)
-            .with_simple_nonce_management()
-            .fetch_chain_id()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(self.rpc_url.clone())
-            .erased();
+        let provider = runs_bindings::signing_provider(self.rpc_url.clone(), signer);
         let chain_id = chain_id(&provider, &self.rpc_url).await?;
         Ok((provider, chain_id))
     }
@@ -150,4 +145,201 @@ pub(crate) struct OutputArgs {
     /// Print the result as one JSON object on stdout (for scripts).
     #[arg(long, env = "RUNS_JSON")]
     pub(crate) json: bool,
+}
+
+/// The flags of a command that sends transactions: chain, signer, manifests, output.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct SendArgs {
+    #[command(flatten)]
+    pub(crate) rpc: RpcArgs,
+    #[command(flatten)]
+    pub(crate) wallet: WalletArgs,
+    #[command(flatten)]
+    pub(crate) manifest: ManifestArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+impl SendArgs {
+    /// Connects with the signer and loads the chain's manifest.
+    pub(crate) async fn connect(&self) -> eyre::Result<Chain> {
+        Chain::signing(&self.rpc, &self.wallet, &self.manifest).await
+    }
+}
+
+/// The flags of a command that only reads: chain, manifests, output.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ReadArgs {
+    #[command(flatten)]
+    pub(crate) rpc: RpcArgs,
+    #[command(flatten)]
+    pub(crate) manifest: ManifestArgs,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+impl ReadArgs {
+    /// Connects and loads the chain's manifest.
+    pub(crate) async fn connect(&self) -> eyre::Result<Chain> {
+        Chain::read_only(&self.rpc, &self.manifest).await
+    }
+}
+
+/// How a command pays for a USDC pull.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub(crate) struct PullArgs {
+    /// Send an `approve` transaction instead of signing an EIP-2612 permit when the allowance is
+    /// short (the permit saves a transaction; use this for tokens or signers without it).
+    #[arg(long, env = "RUNS_NO_PERMIT")]
+    pub(crate) no_permit: bool,
+}
+
+/// Where the index database is.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct DatabaseArgs {
+    /// Database URL: postgres://… or sqlite://PATH. Without it: the SQLite file .runs/runs.db.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// These flags, with `url` when no database was named (instead of the store's default file).
+    pub(crate) fn or(&self, url: String) -> Self {
+        Self { database_url: Some(self.database_url.clone().unwrap_or(url)) }
+    }
+
+    /// Opens the database for the indexer (the one writer) and applies the migrations.
+    pub(crate) async fn open(&self) -> eyre::Result<Store> {
+        migrated(Store::connect(self.database_url.as_deref()).await).await
+    }
+
+    /// Opens the database for the API (readers) and applies the migrations.
+    pub(crate) async fn open_reader(&self) -> eyre::Result<Store> {
+        migrated(Store::connect_reader(self.database_url.as_deref()).await).await
+    }
+}
+
+async fn migrated(store: runs_db::Result<Store>) -> eyre::Result<Store> {
+    let store = store.wrap_err("cannot open the database (--database-url / DATABASE_URL)")?;
+    store.migrate().await.wrap_err("running the database migrations")?;
+    Ok(store)
+}
+
+/// How the indexer reads the chain. The defaults are [`IndexerConfig::default`]'s.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct IndexerArgs {
+    /// Blocks per eth_getLogs query at start; halves on "range too large" errors.
+    #[arg(long, env = "RUNS_INDEX_START_RANGE", default_value_t = defaults().start_range)]
+    start_range: u64,
+
+    /// Largest eth_getLogs span the range grows back to.
+    #[arg(long, env = "RUNS_INDEX_MAX_RANGE", default_value_t = defaults().max_range)]
+    max_range: u64,
+
+    /// Recent blocks kept to survive reorgs; a deeper reorg stops the indexer with an error.
+    #[arg(long, env = "RUNS_INDEX_REORG_WINDOW", default_value_t = defaults().keep_blocks)]
+    reorg_window: u64,
+
+    /// Milliseconds between polls once at the head.
+    #[arg(
+        long,
+        env = "RUNS_INDEX_POLL_INTERVAL_MS",
+        default_value_t = millis(defaults().poll_interval)
+    )]
+    poll_interval_ms: u64,
+
+    /// Blocks to stay behind the head (reorgs are handled either way).
+    #[arg(long, env = "RUNS_INDEX_CONFIRMATIONS", default_value_t = defaults().confirmations)]
+    confirmations: u64,
+
+    /// Seconds before one RPC request is abandoned and retried.
+    #[arg(
+        long,
+        env = "RUNS_INDEX_REQUEST_TIMEOUT",
+        default_value_t = defaults().request_timeout.as_secs()
+    )]
+    request_timeout_secs: u64,
+}
+
+impl IndexerArgs {
+    /// The indexer's configuration: these flags over its defaults.
+    pub(crate) fn config(&self) -> IndexerConfig {
+        IndexerConfig {
+            start_range: self.start_range,
+            max_range: self.max_range,
+            keep_blocks: self.reorg_window,
+            poll_interval: Duration::from_millis(self.poll_interval_ms),
+            confirmations: self.confirmations,
+            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            ..defaults()
+        }
+    }
+}
+
+fn defaults() -> IndexerConfig {
+    IndexerConfig::default()
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `url` as it may be printed or logged: the password masked (`***`), the query dropped (it can
+/// carry `?password=` or `?apikey=`) and, for HTTP and WebSocket URLs, the path dropped too (RPC
+/// providers put the API key there). A database URL keeps its path: the database name, or the
+/// SQLite file.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = Url::parse(url) else { return url.to_owned() };
+    let mut redacted = false;
+    if parsed.password().is_some() {
+        redacted |= parsed.set_password(Some("***")).is_ok();
+    }
+    if parsed.query().is_some() {
+        parsed.set_query(None);
+        redacted = true;
+    }
+    if matches!(parsed.scheme(), "http" | "https" | "ws" | "wss") && parsed.path() != "/" {
+        parsed.set_path("");
+        redacted = true;
+    }
+    if redacted { parsed.to_string() } else { url.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_urls_carry_no_secrets() {
+        assert_eq!(
+            redact_url("postgres://runs:secret@db.example:5432/runs"),
+            "postgres://runs:***@db.example:5432/runs"
+        );
+        assert_eq!(redact_url("sqlite://.runs/devnet-31337.db"), "sqlite://.runs/devnet-31337.db");
+        assert_eq!(
+            redact_url("https://base-sepolia.g.alchemy.com/v2/SECRETKEY"),
+            "https://base-sepolia.g.alchemy.com/"
+        );
+        assert_eq!(redact_url("https://rpc.example/?apikey=SECRET"), "https://rpc.example/");
+        assert_eq!(redact_url("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
+    }
+
+    #[test]
+    fn indexer_flags_default_to_the_indexers_defaults() {
+        use clap::Parser;
+
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            indexer: IndexerArgs,
+        }
+        let config = Cli::parse_from(["runs"]).indexer.config();
+        let expected = IndexerConfig::default();
+        assert_eq!(config.start_range, expected.start_range);
+        assert_eq!(config.max_range, expected.max_range);
+        assert_eq!(config.keep_blocks, expected.keep_blocks);
+        assert_eq!(config.poll_interval, expected.poll_interval);
+        assert_eq!(config.confirmations, expected.confirmations);
+        assert_eq!(config.request_timeout, expected.request_timeout);
+    }
 }

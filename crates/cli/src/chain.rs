@@ -1,12 +1,12 @@
 //! The wallet commands' view of one chain: the provider, the deployment manifest, handles to the
-//! contracts, and the one place where transactions are sent, reverts decoded and receipts' events
-//! turned into [`Record`]s. USDC pulls (balance check, then allowance, permit or approve) live
+//! contracts, and where their transactions go out (through [`runs_bindings::send`]), reverts
+//! become hinted errors and receipts' events become [`Record`]s. USDC pulls (balance check, then allowance, permit or approve) live
 //! here too, since `fund`, `createAndFund` and `stake` share them.
 
-use std::{sync::LazyLock, time::Duration};
+use std::sync::LazyLock;
 
 use alloy::{
-    contract::{CallBuilder, CallDecoder, Error as ContractError},
+    contract::{CallBuilder, CallDecoder},
     dyn_abi::{DynSolValue, EventExt},
     eips::BlockId,
     json_abi::{InternalType, JsonAbi},
@@ -17,68 +17,18 @@ use alloy::{
     sol_types::SolStruct,
 };
 use eyre::{WrapErr, eyre};
-use runs_bindings::{MockUSDC, RunEscrow, StakeVault, decode_revert};
+use runs_bindings::{CallFailure, MockUSDC, RECEIPT_TIMEOUT, RunEscrow, StakeVault, TxError};
 use runs_primitives::{AgentStatus, DeploymentManifest, RunState, Usdc};
 use tracing::{debug, info};
 
 use crate::{
-    args::{ManifestArgs, OutputArgs, RpcArgs, WalletArgs},
+    args::{ManifestArgs, RpcArgs, WalletArgs},
     hints::{ContractRevert, HintedError},
     output::{Record, TxReport, Value},
 };
 
-/// How long to wait for a receipt before giving up (the transaction may still be mined later).
-const RECEIPT_TIMEOUT: Duration = Duration::from_secs(300);
-
 /// How long a permit signature stays valid, in chain seconds.
 const PERMIT_VALIDITY: u64 = 3600;
-
-/// The flags of a command that sends transactions: chain, signer, manifests, output.
-#[derive(Debug, Clone, clap::Args)]
-pub(crate) struct SendArgs {
-    #[command(flatten)]
-    pub(crate) rpc: RpcArgs,
-    #[command(flatten)]
-    pub(crate) wallet: WalletArgs,
-    #[command(flatten)]
-    pub(crate) manifest: ManifestArgs,
-    #[command(flatten)]
-    pub(crate) output: OutputArgs,
-}
-
-impl SendArgs {
-    /// Connects with the signer and loads the chain's manifest.
-    pub(crate) async fn connect(&self) -> eyre::Result<Chain> {
-        Chain::signing(&self.rpc, &self.wallet, &self.manifest).await
-    }
-}
-
-/// The flags of a command that only reads: chain, manifests, output.
-#[derive(Debug, Clone, clap::Args)]
-pub(crate) struct ReadArgs {
-    #[command(flatten)]
-    pub(crate) rpc: RpcArgs,
-    #[command(flatten)]
-    pub(crate) manifest: ManifestArgs,
-    #[command(flatten)]
-    pub(crate) output: OutputArgs,
-}
-
-impl ReadArgs {
-    /// Connects and loads the chain's manifest.
-    pub(crate) async fn connect(&self) -> eyre::Result<Chain> {
-        Chain::read_only(&self.rpc, &self.manifest).await
-    }
-}
-
-/// How a command pays for a USDC pull.
-#[derive(Debug, Clone, Copy, clap::Args)]
-pub(crate) struct PullArgs {
-    /// Send an `approve` transaction instead of signing an EIP-2612 permit when the allowance is
-    /// short (the permit saves a transaction; use this for tokens or signers without it).
-    #[arg(long, env = "RUNS_NO_PERMIT")]
-    pub(crate) no_permit: bool,
-}
 
 /// One chain with the marketplace deployed on it, and optionally a signer.
 #[derive(Debug, Clone)]
@@ -184,59 +134,51 @@ impl Chain {
         label: &str,
         call: CallBuilder<&DynProvider, D>,
     ) -> eyre::Result<D::CallOutput> {
-        call.call().await.map_err(|err| self.call_error(label, err))
+        call.call().await.map_err(|err| self.call_error(label, err.into()))
     }
 
-    /// Sends a transaction from the signer, waits for its receipt and decodes its events.
-    ///
-    /// Gas estimation runs the call first, so a revert is nearly always caught before anything
-    /// is sent; one that happens on-chain anyway is replayed at the parent block to decode it.
+    /// Sends a transaction from the signer, waits for its receipt and decodes its events; a
+    /// revert, caught in gas estimation or replayed after mining, becomes a [`ContractRevert`].
     pub(crate) async fn send<D: CallDecoder>(
         &self,
         label: &str,
         call: CallBuilder<&DynProvider, D>,
     ) -> eyre::Result<TxReport> {
-        let call = call.from(self.sender()?);
-        debug!(target: "runs::wallet", call = label, "sending");
-        let pending = call.send().await.map_err(|err| self.call_error(label, err))?;
-        let hash = *pending.tx_hash();
-        info!(target: "runs::wallet", call = label, %hash, "sent, waiting for the receipt");
-        let receipt = pending
-            .with_timeout(Some(RECEIPT_TIMEOUT))
-            .get_receipt()
-            .await
-            .wrap_err_with(|| format!("{label}: waiting for the receipt of {hash}"))?;
-        let block = receipt.block_number.unwrap_or_default();
-        if !receipt.status() {
-            let replay = call.call_raw().block(BlockId::number(block.saturating_sub(1))).await;
-            return Err(match replay {
-                Err(err) => self.call_error(label, err),
-                Ok(_) => eyre!("{label}: transaction {hash} reverted in block {block}"),
-            });
-        }
+        let tx = call.from(self.sender()?).into_transaction_request();
+        info!(target: "runs::wallet", call = label, "sending");
+        let receipt = runs_bindings::send(&self.provider, tx, RECEIPT_TIMEOUT).await.map_err(
+            |err| match err {
+                TxError::Refused(failure) | TxError::Reverted { reason: Some(failure), .. } => {
+                    self.call_error(label, failure)
+                }
+                other => eyre!("{label}: {other}"),
+            },
+        )?;
+        let (hash, block) = (receipt.transaction_hash, receipt.block_number.unwrap_or_default());
+        info!(target: "runs::wallet", call = label, %hash, block, "mined");
         let events = receipt.inner.logs().iter().filter_map(|log| self.decode_event(log)).collect();
         Ok(TxReport { label: label.to_owned(), hash, block, gas_used: receipt.gas_used, events })
     }
 
-    /// Turns a failed call into the decoded revert when there is one, else a plain error.
-    fn call_error(&self, label: &str, err: ContractError) -> eyre::Report {
+    /// Turns a failed call into the decoded revert (with its hint) when there is one, else a
+    /// plain error naming the call and the signer.
+    fn call_error(&self, label: &str, failure: CallFailure) -> eyre::Report {
         let call = match self.signer.as_ref() {
             Some(signer) => format!("{label} from {}", signer.address()),
             None => label.to_owned(),
         };
-        if let Some(data) = err.as_revert_data() {
-            return match decode_revert(&data) {
-                Some(revert) => ContractRevert::new(call, &data, revert).into(),
-                None => eyre!("{call} reverted with unknown error data {data}"),
-            };
+        match failure {
+            CallFailure::Reverted { data, revert } => {
+                ContractRevert::new(call, &data, revert).into()
+            }
+            CallFailure::Undecodable { data } => {
+                eyre!("{call} reverted with unknown error data {data}")
+            }
+            CallFailure::NoReason { message } => {
+                eyre!("{call} reverted without a reason ({message})")
+            }
+            CallFailure::Other(err) => eyre::Report::new(err).wrap_err(format!("{call} failed")),
         }
-        if let ContractError::TransportError(transport) = &err
-            && let Some(resp) = transport.as_error_resp()
-            && resp.message.contains("revert")
-        {
-            return eyre!("{call} reverted without a reason ({})", resp.message);
-        }
-        eyre::Report::new(err).wrap_err(format!("{call} failed"))
     }
 
     /// Checks the signer holds `amount` USDC and makes sure `spender` may pull it: nothing when

@@ -17,25 +17,18 @@
 //! `acceptOwnership()` on the vault before it can change the vault's parameters. Until then
 //! `owner()` is still the deployer and `pendingOwner()` is the new owner.
 
-use std::time::Duration;
-
 use alloy::{
     network::TransactionBuilder,
-    primitives::{Address, B256, Bytes, address},
+    primitives::{Address, Bytes, address},
     providers::Provider,
     rpc::types::{TransactionReceipt, TransactionRequest},
     sol_types::SolConstructor,
-    transports::TransportError,
 };
-use runs_bindings::{MockUSDC, RunEscrow, StakeVault, decode_revert};
+use runs_bindings::{MockUSDC, RECEIPT_TIMEOUT, RunEscrow, StakeVault};
 use runs_primitives::{DeployedContract, DeployedContracts, DeploymentManifest, Parameters, Usdc};
 use tracing::info;
 
 use crate::{CompiledContracts, Error, Result};
-
-/// How long to wait for each receipt; a transaction still unmined by then is reported, not
-/// waited on forever (it may still be mined later: check before re-running with --force).
-const RECEIPT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Anvil's (and Hardhat's) chain id: the only chain where a MockUSDC is deployed by default.
 pub const DEV_CHAIN_ID: u64 = 31337;
@@ -365,24 +358,9 @@ impl<P: Provider> Sender<'_, P> {
                 Error::Rpc { step: format!("{step}: reading the nonce of {}", self.from), source }
             })?;
         let tx = tx.with_from(self.from).with_nonce(nonce);
-        let pending = self
-            .provider
-            .send_transaction(tx)
+        runs_bindings::send(self.provider, tx, RECEIPT_TIMEOUT)
             .await
-            .map_err(|err| Error::Send { step: step.to_owned(), reason: describe(&err) })?;
-        let tx_hash: B256 = *pending.tx_hash();
-        let receipt =
-            pending.with_timeout(Some(RECEIPT_TIMEOUT)).get_receipt().await.map_err(|err| {
-                Error::Receipt { step: step.to_owned(), tx_hash, reason: err.to_string() }
-            })?;
-        if !receipt.status() {
-            return Err(Error::Reverted {
-                step: step.to_owned(),
-                tx_hash,
-                block_number: receipt.block_number.unwrap_or_default(),
-            });
-        }
-        Ok(receipt)
+            .map_err(|source| Error::Send { step: step.to_owned(), source: Box::new(source) })
     }
 
     async fn code(&self, step: &str, address: Address) -> Result<Bytes> {
@@ -390,18 +368,6 @@ impl<P: Provider> Sender<'_, P> {
             step: format!("{step}: reading code at {address}"),
             source,
         })
-    }
-}
-
-/// A node error, with revert data decoded into the contract's error when there is any.
-fn describe(err: &TransportError) -> String {
-    let revert = err.as_error_resp().and_then(|payload| payload.as_revert_data());
-    match revert {
-        Some(data) => match decode_revert(&data) {
-            Some(decoded) => format!("reverted with {decoded}"),
-            None => format!("reverted with undecodable data {data}"),
-        },
-        None => err.to_string(),
     }
 }
 

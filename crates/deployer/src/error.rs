@@ -99,36 +99,17 @@ pub enum Error {
         reason: String,
     },
 
-    /// The node refused a transaction before it was mined (estimation, signing, sending); a
-    /// revert during estimation is decoded into the contract's error when it is one of ours.
-    #[error("{step}: {reason}")]
+    /// A transaction failed: refused by the node (a revert during estimation decoded into the
+    /// contract's error when it is one of ours), reverted once mined, or not mined within
+    /// [`runs_bindings::RECEIPT_TIMEOUT`] (it may still be mined later: check before re-running
+    /// with --force).
+    #[error("{step}: {source}")]
     Send {
         /// The step, e.g. "deploying StakeVault".
         step: String,
-        /// The decoded revert or the node's error.
-        reason: String,
-    },
-
-    /// Waiting for a transaction's receipt failed.
-    #[error("{step}: waiting for the receipt of {tx_hash}: {reason}")]
-    Receipt {
-        /// The step.
-        step: String,
-        /// The transaction.
-        tx_hash: B256,
-        /// The node's error.
-        reason: String,
-    },
-
-    /// A transaction was mined but reverted.
-    #[error("{step}: transaction {tx_hash} reverted in block {block_number}")]
-    Reverted {
-        /// The step.
-        step: String,
-        /// The transaction.
-        tx_hash: B256,
-        /// The block it was mined in.
-        block_number: u64,
+        /// Why it failed (boxed: the other variants are small).
+        #[source]
+        source: Box<runs_bindings::TxError>,
     },
 
     /// A deployment receipt had no contract address, or no code is at that address afterwards.

@@ -1,17 +1,17 @@
 //! An [`Actor`]: one dev account acting on the marketplace through the generated bindings, one
 //! transaction at a time, each awaited and checked.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alloy::{
-    network::{EthereumWallet, TransactionBuilder},
-    primitives::{Address, B256, U256},
-    providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
+    network::TransactionBuilder,
+    primitives::{Address, U256},
+    providers::{DynProvider, Provider, ext::AnvilApi},
     rpc::types::{TransactionReceipt, TransactionRequest},
     signers::local::PrivateKeySigner,
-    transports::{TransportError, http::reqwest::Url},
+    transports::http::reqwest::Url,
 };
-use runs_bindings::{MockUSDC, RunEscrow, StakeVault, decode_revert};
+use runs_bindings::{MockUSDC, RunEscrow, StakeVault};
 use runs_primitives::{AgentId, DeploymentManifest, RunId, Usdc};
 
 use crate::{Error, Result};
@@ -19,9 +19,24 @@ use crate::{Error, Result};
 /// How long to wait for a transaction to be mined (generous: a node with a long block time).
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// How often to ask for a receipt. Short, because a dev node mines on arrival; alloy's own
-/// watcher polls at 250 ms or more, which would make a 100-transaction seed crawl.
-const RECEIPT_POLL: Duration = Duration::from_millis(10);
+/// The actor's methods that send one `RunEscrow` call about one run: `name => call` for calls
+/// taking only the run id, `name(text) => call` for those also taking a URI or a reason.
+macro_rules! run_actions {
+    ($($(#[$doc:meta])* $name:ident => $call:ident;)+) => {$(
+        $(#[$doc])*
+        pub async fn $name(&self, run: RunId) -> Result<TransactionReceipt> {
+            let call = self.escrow.$call(run.to_u256());
+            self.act(stringify!($call), run, call.into_transaction_request()).await
+        }
+    )+};
+    ($($(#[$doc:meta])* $name:ident($text:ident) => $call:ident;)+) => {$(
+        $(#[$doc])*
+        pub async fn $name(&self, run: RunId, $text: &str) -> Result<TransactionReceipt> {
+            let call = self.escrow.$call(run.to_u256(), $text.to_owned());
+            self.act(stringify!($call), run, call.into_transaction_request()).await
+        }
+    )+};
+}
 
 /// One account on the marketplace: a poster, an agent, or both.
 #[derive(Debug, Clone)]
@@ -38,16 +53,7 @@ impl Actor {
     /// `signer` acting on `manifest`'s contracts through the node at `rpc_url`.
     pub fn new(rpc_url: Url, manifest: &DeploymentManifest, signer: PrivateKeySigner) -> Self {
         let address = signer.address();
-        // The nonce comes from the node for every transaction: alloy's cached nonce survives a
-        // transaction that failed estimation, and the gap would stall the account.
-        let provider = ProviderBuilder::new()
-            .disable_recommended_fillers()
-            .filler(runs_bindings::GasHeadroom)
-            .with_simple_nonce_management()
-            .fetch_chain_id()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(rpc_url)
-            .erased();
+        let provider = runs_bindings::signing_provider(rpc_url, signer);
         Self {
             address,
             escrow: RunEscrow::new(manifest.contracts.run_escrow.address, provider.clone()),
@@ -111,116 +117,104 @@ impl Actor {
     /// its id.
     pub async fn create_run(
         &self,
-        spec_uri: &str,
+        spec: &str,
         reward: Usdc,
         deadline: u64,
-        max_revisions: u8,
+        revisions: u8,
     ) -> Result<RunId> {
-        let call = self.escrow.createRun(
-            spec_uri.to_owned(),
-            reward.base_units(),
-            U256::from(deadline),
-            U256::from(max_revisions),
-            U256::ZERO,
-            U256::ZERO,
-        );
-        self.created("creating a run", call.into_transaction_request()).await
+        self.create(false, spec, reward, deadline, revisions).await
     }
 
     /// Creates and funds a run (OPEN) with the default required stake under the current terms;
     /// its id.
     pub async fn create_and_fund(
         &self,
-        spec_uri: &str,
+        spec: &str,
         reward: Usdc,
         deadline: u64,
-        max_revisions: u8,
+        revisions: u8,
     ) -> Result<RunId> {
-        let call = self.escrow.createAndFund(
-            spec_uri.to_owned(),
-            reward.base_units(),
-            U256::from(deadline),
-            U256::from(max_revisions),
-            U256::ZERO,
-            U256::ZERO,
-        );
-        self.created("creating and funding a run", call.into_transaction_request()).await
+        self.create(true, spec, reward, deadline, revisions).await
     }
 
-    /// Funds a DRAFT run.
-    pub async fn fund(&self, run: RunId) -> Result<TransactionReceipt> {
-        self.act("fund", run, self.escrow.fund(run.to_u256()).into_transaction_request()).await
+    async fn create(
+        &self,
+        fund: bool,
+        spec: &str,
+        reward: Usdc,
+        deadline: u64,
+        revisions: u8,
+    ) -> Result<RunId> {
+        let (spec, reward) = (spec.to_owned(), reward.base_units());
+        let (deadline, revisions) = (U256::from(deadline), U256::from(revisions));
+        // The minimum as the required stake (0), under the current terms (0).
+        let (step, tx) = if fund {
+            let call = self.escrow.createAndFund(
+                spec,
+                reward,
+                deadline,
+                revisions,
+                U256::ZERO,
+                U256::ZERO,
+            );
+            ("creating and funding a run", call.into_transaction_request())
+        } else {
+            let call =
+                self.escrow.createRun(spec, reward, deadline, revisions, U256::ZERO, U256::ZERO);
+            ("creating a run", call.into_transaction_request())
+        };
+        let receipt = self.send(step, tx).await?;
+        let id = receipt
+            .decoded_log::<RunEscrow::RunCreated>()
+            .map(|log| log.data.runId)
+            .ok_or_else(|| missing_event(step, "RunCreated", &receipt))?;
+        Ok(RunId::new(u64_id(id)))
     }
 
-    /// Cancels a DRAFT or OPEN run.
-    pub async fn cancel(&self, run: RunId) -> Result<TransactionReceipt> {
-        self.act("cancel", run, self.escrow.cancel(run.to_u256()).into_transaction_request()).await
+    run_actions! {
+        /// Funds a DRAFT run.
+        fund => fund;
+        /// Cancels a DRAFT or OPEN run.
+        cancel => cancel;
+        /// Marks a CLAIMED run IN_PROGRESS.
+        start => start;
+        /// Approves a SUBMITTED run.
+        approve => approve;
+        /// Hands a CLAIMED or IN_PROGRESS run back (OPEN again); the reservation goes to the
+        /// poster.
+        abandon => abandon;
+        /// Accepts a rejection at once (the agent): it settles as a final rejection.
+        accept_rejection => acceptRejection;
+        /// Settles a rejection whose dispute window passed without a dispute (anyone).
+        finalize_rejection => finalizeRejection;
+        /// Settles a dispute the arbitrator left unruled past the ruling period (anyone): 50/50.
+        settle_dispute => settleDispute;
+        /// Slashes the silent agent of a run.
+        slash => slash;
+        /// Expires an OPEN run past its deadline.
+        expire => expire;
+        /// Approves a SUBMITTED run whose review period passed.
+        approve_on_timeout => approveOnTimeout;
+    }
+
+    run_actions! {
+        /// Submits a deliverable.
+        submit(deliverable_uri) => submit;
+        /// Asks for a revision of a SUBMITTED run.
+        request_revision(reason) => requestRevision;
+        /// Rejects a SUBMITTED run whose revisions are used up, posting the rejection bond (the
+        /// run's required stake, pulled like the reward: [`Actor::approve_all`] covers it).
+        reject(reason_uri) => reject;
+        /// Disputes a rejection within the dispute window (the agent).
+        dispute(evidence_uri) => dispute;
+        /// Adds evidence to an open rejection or a dispute (poster or agent).
+        submit_evidence(uri) => submitEvidence;
     }
 
     /// Claims an OPEN run for `agent` (this account must be its wallet).
     pub async fn claim(&self, run: RunId, agent: AgentId) -> Result<TransactionReceipt> {
         let call = self.escrow.claim(run.to_u256(), agent.to_u256());
         self.act("claim", run, call.into_transaction_request()).await
-    }
-
-    /// Marks a CLAIMED run IN_PROGRESS.
-    pub async fn start(&self, run: RunId) -> Result<TransactionReceipt> {
-        self.act("start", run, self.escrow.start(run.to_u256()).into_transaction_request()).await
-    }
-
-    /// Submits a deliverable.
-    pub async fn submit(&self, run: RunId, deliverable_uri: &str) -> Result<TransactionReceipt> {
-        let call = self.escrow.submit(run.to_u256(), deliverable_uri.to_owned());
-        self.act("submit", run, call.into_transaction_request()).await
-    }
-
-    /// Asks for a revision of a SUBMITTED run.
-    pub async fn request_revision(&self, run: RunId, reason: &str) -> Result<TransactionReceipt> {
-        let call = self.escrow.requestRevision(run.to_u256(), reason.to_owned());
-        self.act("requestRevision", run, call.into_transaction_request()).await
-    }
-
-    /// Approves a SUBMITTED run.
-    pub async fn approve(&self, run: RunId) -> Result<TransactionReceipt> {
-        self.act("approve", run, self.escrow.approve(run.to_u256()).into_transaction_request())
-            .await
-    }
-
-    /// Rejects a SUBMITTED run whose revisions are used up, posting the rejection bond (the run's
-    /// required stake, pulled like the reward: [`Actor::approve_all`] covers it).
-    pub async fn reject(&self, run: RunId, reason_uri: &str) -> Result<TransactionReceipt> {
-        let call = self.escrow.reject(run.to_u256(), reason_uri.to_owned());
-        self.act("reject", run, call.into_transaction_request()).await
-    }
-
-    /// Hands a CLAIMED or IN_PROGRESS run back (OPEN again); the reservation goes to the poster.
-    pub async fn abandon(&self, run: RunId) -> Result<TransactionReceipt> {
-        self.act("abandon", run, self.escrow.abandon(run.to_u256()).into_transaction_request())
-            .await
-    }
-
-    /// Disputes a rejection within the dispute window (the agent).
-    pub async fn dispute(&self, run: RunId, evidence_uri: &str) -> Result<TransactionReceipt> {
-        let call = self.escrow.dispute(run.to_u256(), evidence_uri.to_owned());
-        self.act("dispute", run, call.into_transaction_request()).await
-    }
-
-    /// Adds evidence to an open rejection or a dispute (poster or agent).
-    pub async fn submit_evidence(&self, run: RunId, uri: &str) -> Result<TransactionReceipt> {
-        let call = self.escrow.submitEvidence(run.to_u256(), uri.to_owned());
-        self.act("submitEvidence", run, call.into_transaction_request()).await
-    }
-
-    /// Accepts a rejection at once (the agent): it settles as a final rejection.
-    pub async fn accept_rejection(&self, run: RunId) -> Result<TransactionReceipt> {
-        let call = self.escrow.acceptRejection(run.to_u256());
-        self.act("acceptRejection", run, call.into_transaction_request()).await
-    }
-
-    /// Settles a rejection whose dispute window passed without a dispute (anyone).
-    pub async fn finalize_rejection(&self, run: RunId) -> Result<TransactionReceipt> {
-        let call = self.escrow.finalizeRejection(run.to_u256());
-        self.act("finalizeRejection", run, call.into_transaction_request()).await
     }
 
     /// Rules on a DISPUTED run (the run's arbitrator): the agent's share in basis points, and
@@ -235,28 +229,6 @@ impl Actor {
         self.act("resolve", run, call.into_transaction_request()).await
     }
 
-    /// Settles a dispute the arbitrator left unruled past the ruling period (anyone): 50/50.
-    pub async fn settle_dispute(&self, run: RunId) -> Result<TransactionReceipt> {
-        let call = self.escrow.settleDispute(run.to_u256());
-        self.act("settleDispute", run, call.into_transaction_request()).await
-    }
-
-    /// Slashes the silent agent of a run.
-    pub async fn slash(&self, run: RunId) -> Result<TransactionReceipt> {
-        self.act("slash", run, self.escrow.slash(run.to_u256()).into_transaction_request()).await
-    }
-
-    /// Expires an OPEN run past its deadline.
-    pub async fn expire(&self, run: RunId) -> Result<TransactionReceipt> {
-        self.act("expire", run, self.escrow.expire(run.to_u256()).into_transaction_request()).await
-    }
-
-    /// Approves a SUBMITTED run whose review period passed.
-    pub async fn approve_on_timeout(&self, run: RunId) -> Result<TransactionReceipt> {
-        let call = self.escrow.approveOnTimeout(run.to_u256());
-        self.act("approveOnTimeout", run, call.into_transaction_request()).await
-    }
-
     async fn act(
         &self,
         action: &str,
@@ -266,54 +238,14 @@ impl Actor {
         self.send(&format!("{action}(run {run})"), tx).await
     }
 
-    async fn created(&self, step: &str, tx: TransactionRequest) -> Result<RunId> {
-        let receipt = self.send(step, tx).await?;
-        let id = receipt
-            .decoded_log::<RunEscrow::RunCreated>()
-            .map(|log| log.data.runId)
-            .ok_or_else(|| missing_event(step, "RunCreated", &receipt))?;
-        Ok(RunId::new(u64_id(id)))
-    }
-
     /// Sends `tx` from this account, waits until it is mined and checks it succeeded.
     pub async fn send(&self, step: &str, tx: TransactionRequest) -> Result<TransactionReceipt> {
-        let step = format!("{step} as {}", self.address);
-        let pending = self
-            .provider
-            .send_transaction(tx.with_from(self.address))
+        runs_bindings::send(&self.provider, tx.with_from(self.address), RECEIPT_TIMEOUT)
             .await
-            .map_err(|err| Error::Send { step: step.clone(), reason: describe(&err) })?;
-        let tx_hash = *pending.tx_hash();
-        let receipt = wait_for_receipt(&self.provider, &step, tx_hash).await?;
-        if !receipt.status() {
-            return Err(Error::Reverted { step, tx_hash });
-        }
-        Ok(receipt)
-    }
-}
-
-/// Polls for the receipt of `tx_hash` until it is mined or [`RECEIPT_TIMEOUT`] passes.
-async fn wait_for_receipt(
-    provider: &DynProvider,
-    step: &str,
-    tx_hash: B256,
-) -> Result<TransactionReceipt> {
-    let started = Instant::now();
-    loop {
-        let receipt = provider.get_transaction_receipt(tx_hash).await.map_err(|source| {
-            Error::Rpc { step: format!("{step}: reading the receipt"), source }
-        })?;
-        if let Some(receipt) = receipt {
-            return Ok(receipt);
-        }
-        if started.elapsed() > RECEIPT_TIMEOUT {
-            return Err(Error::NotMined {
-                step: step.to_owned(),
-                tx_hash,
-                seconds: RECEIPT_TIMEOUT.as_secs(),
-            });
-        }
-        tokio::time::sleep(RECEIPT_POLL).await;
+            .map_err(|source| Error::Transaction {
+                step: format!("{step} as {}", self.address),
+                source,
+            })
     }
 }
 
@@ -338,17 +270,6 @@ pub async fn advance_time<P: Provider>(provider: &P, seconds: u64) -> Result<()>
         .await
         .map_err(|source| Error::Rpc { step: "evm_mine".into(), source })?;
     Ok(())
-}
-
-/// A node error, with revert data decoded into the contract's error when there is any.
-fn describe(err: &TransportError) -> String {
-    match err.as_error_resp().and_then(|payload| payload.as_revert_data()) {
-        Some(data) => match decode_revert(&data) {
-            Some(decoded) => format!("reverted with {decoded}"),
-            None => format!("reverted with undecodable data {data}"),
-        },
-        None => err.to_string(),
-    }
 }
 
 fn missing_event(step: &str, event: &str, receipt: &TransactionReceipt) -> Error {

@@ -1,36 +1,25 @@
 //! The seeding error: which step failed and why, with contract reverts decoded.
 
-use alloy::primitives::B256;
-
 /// A failed seeding step.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The node rejected a transaction (a revert during gas estimation is decoded into the
-    /// contract's error).
+    /// A transaction failed: refused by the node, reverted (the contract's error decoded) or
+    /// not mined in time.
+    #[error("{step}: {source}")]
+    Transaction {
+        /// What was being done.
+        step: String,
+        /// Why it failed.
+        #[source]
+        source: runs_bindings::TxError,
+    },
+    /// A read failed, or a transaction's receipt lacked the event it must emit.
     #[error("{step}: {reason}")]
     Send {
         /// What was being done.
         step: String,
-        /// The node's answer.
+        /// The node's answer, or what is missing.
         reason: String,
-    },
-    /// A transaction was mined but reverted.
-    #[error("{step}: transaction {tx_hash} reverted")]
-    Reverted {
-        /// What was being done.
-        step: String,
-        /// The transaction.
-        tx_hash: B256,
-    },
-    /// A transaction was not mined in time.
-    #[error("{step}: transaction {tx_hash} was not mined within {seconds} s")]
-    NotMined {
-        /// What was being done.
-        step: String,
-        /// The transaction.
-        tx_hash: B256,
-        /// How long we waited.
-        seconds: u64,
     },
     /// A read or a node method (`evm_increaseTime`, `evm_mine`) failed.
     #[error("{step}: {source}")]

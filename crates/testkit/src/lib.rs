@@ -29,7 +29,6 @@ use std::{
 };
 
 use alloy::{
-    network::EthereumWallet,
     node_bindings::Anvil,
     primitives::Address,
     providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
@@ -125,19 +124,11 @@ pub fn address(anvil: &AnvilInstance, index: usize) -> Address {
 
 /// A provider on `anvil` that signs as account `index` (and reads as anyone).
 ///
-/// It asks the node for the nonce of every transaction (alloy's default caches it, and a
-/// transaction that fails estimation then leaves a gap that stalls every later one: tests provoke
-/// such failures on purpose).
+/// The same provider the CLI and the seed sign with ([`runs_bindings::signing_provider`]): it asks
+/// the node for the nonce of every transaction, so the failures tests provoke on purpose leave no
+/// nonce gap.
 pub fn provider_for(anvil: &AnvilInstance, index: usize) -> DynProvider {
-    ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .filler(runs_bindings::GasHeadroom)
-        .with_blob_gas_estimation()
-        .with_simple_nonce_management()
-        .fetch_chain_id()
-        .wallet(EthereumWallet::from(signer(anvil, index)))
-        .connect_http(anvil.endpoint_url())
-        .erased()
+    runs_bindings::signing_provider(anvil.endpoint_url(), signer(anvil, index))
 }
 
 /// A provider on `anvil` that signs for nobody (reads, and Anvil's own methods such as

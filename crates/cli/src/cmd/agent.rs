@@ -6,7 +6,7 @@ use alloy::primitives::Address;
 use runs_primitives::{AgentId, RunId, Usdc};
 
 use crate::{
-    chain::{PullArgs, ReadArgs, SendArgs},
+    args::{PullArgs, ReadArgs, SendArgs},
     cmd::run::withdraw_credit,
     hints::HintedError,
     market::{self, RunAction},

@@ -4,7 +4,7 @@
 use alloy::primitives::U256;
 use runs_primitives::RunId;
 
-use crate::{chain::SendArgs, hints::HintedError, market};
+use crate::{args::SendArgs, hints::HintedError, market};
 
 /// Arbitrator commands.
 #[derive(Debug, clap::Subcommand)]

@@ -1,11 +1,10 @@
 //! `runs db`: manage the index database (Postgres with `DATABASE_URL`, else the embedded SQLite
 //! file `.runs/runs.db`).
 
-use eyre::WrapErr;
-use runs_db::{Backend, Store};
+use runs_db::Backend;
 
 use crate::{
-    args::OutputArgs,
+    args::{DatabaseArgs, OutputArgs},
     output::{Record, Value, print_record},
 };
 
@@ -27,9 +26,8 @@ impl DbCommand {
 /// Apply the storage migrations of the chosen backend.
 #[derive(Debug, clap::Args)]
 pub(crate) struct MigrateArgs {
-    /// Database URL: postgres://… or sqlite://PATH. Without it: the SQLite file .runs/runs.db.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
+    #[command(flatten)]
+    database: DatabaseArgs,
 
     #[command(flatten)]
     output: OutputArgs,
@@ -37,10 +35,7 @@ pub(crate) struct MigrateArgs {
 
 impl MigrateArgs {
     pub(crate) async fn run(self) -> eyre::Result<()> {
-        let store = Store::connect(self.database_url.as_deref())
-            .await
-            .wrap_err("could not open the database")?;
-        store.migrate().await.wrap_err("could not migrate the database")?;
+        let store = self.database.open().await?;
         let record = match store.backend() {
             Backend::Postgres => Record::new().with("backend", Value::Text("postgres".into())),
             Backend::Sqlite => Record::new().with("backend", Value::Text("sqlite".into())).with(

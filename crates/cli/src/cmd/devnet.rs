@@ -22,9 +22,9 @@ use std::{
 };
 
 use alloy::{
-    network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
+    primitives::Address,
+    providers::{DynProvider, Provider, ext::AnvilApi},
     transports::http::reqwest::Url,
 };
 use eyre::{WrapErr, bail, eyre};
@@ -33,11 +33,12 @@ use runs_bindings::RunEscrow;
 use runs_db::{BlockRef, Store};
 use runs_deployer::{DEV_CHAIN_ID, DeployConfig, UsdcSource};
 use runs_indexer::{Indexer, IndexerConfig};
-use runs_primitives::{DeploymentManifest, RunState, Usdc};
+use runs_primitives::{AgentStatus, DeploymentManifest, RunState, Usdc};
 use runs_seed::SeedReport;
+use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::args::{ManifestArgs, OutputArgs};
+use crate::args::{DatabaseArgs, ManifestArgs, OutputArgs, redact_url};
 use crate::signal::shutdown_signal;
 
 /// MockUSDC minted to each of the dev accounts 1-9.
@@ -52,6 +53,10 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Start Anvil, deploy, seed agents and runs in every state, and run the indexer and the REST API
 /// together until Ctrl-C.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("database_url", |arg| arg.help(
+    "Database URL: postgres://… or sqlite://PATH [default: the SQLite file \
+     .runs/devnet-<chainId>.db]"
+)))]
 pub(crate) struct DevnetArgs {
     /// Port of the Anvil node to start on 127.0.0.1 (0: any free port).
     #[arg(long, env = "RUNS_DEVNET_PORT", default_value_t = 8545)]
@@ -75,10 +80,8 @@ pub(crate) struct DevnetArgs {
     #[arg(long, env = "RUNS_LISTEN", default_value = "127.0.0.1:3000")]
     api_listen: SocketAddr,
 
-    /// Database URL: postgres://… or sqlite://PATH [default: the SQLite file
-    /// .runs/devnet-<chainId>.db].
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
+    #[command(flatten)]
+    database: DatabaseArgs,
 
     #[command(flatten)]
     manifest: ManifestArgs,
@@ -142,10 +145,7 @@ impl DevnetArgs {
         };
         let signers = runs_seed::dev_signers();
         let deployer = signers[0].address();
-        let provider = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(signers[0].clone()))
-            .connect_http(rpc_url.clone())
-            .erased();
+        let provider = runs_bindings::signing_provider(rpc_url.clone(), signers[0].clone());
         let chain_id = provider.get_chain_id().await.map_err(|err| {
             eyre!("cannot reach the node at {rpc_url}: {err}")
                 .wrap_err("is it running? (--rpc-url / RUNS_DEVNET_RPC_URL)")
@@ -158,12 +158,8 @@ impl DevnetArgs {
         }
 
         // 2. The database, early, so a bad URL fails before the slow steps.
-        let default_db = format!("sqlite://.runs/devnet-{chain_id}.db");
-        let database_url = self.database_url.clone().unwrap_or(default_db);
-        let store = Store::connect(Some(&database_url))
-            .await
-            .wrap_err("cannot open the database (--database-url / DATABASE_URL)")?;
-        store.migrate().await.wrap_err("running the database migrations")?;
+        let database = self.database.or(format!("sqlite://.runs/devnet-{chain_id}.db"));
+        let store = database.open().await?;
 
         // 3. The contracts.
         let path = self.manifest.path(chain_id);
@@ -236,7 +232,11 @@ impl DevnetArgs {
 
         let chain_head = ChainHead::default();
         chain_head.set(head);
-        let poller = tokio::spawn(poll_head(provider.clone(), chain_head.clone(), stop.clone()));
+        let poller = tokio::spawn(super::serve::poll_head(
+            provider.clone(),
+            chain_head.clone(),
+            Duration::from_secs(1),
+        ));
 
         let mut config = ApiConfig::new(chain_id);
         config.run_escrow = Some(manifest.contracts.run_escrow.address);
@@ -255,9 +255,18 @@ impl DevnetArgs {
         let (mut indexer_done, mut server_done) = (false, false);
         let outcome = match synced {
             Synced::Yes => {
-                let urls =
-                    Urls { rpc: &rpc_url, api: api_addr, database: &database_url, manifest: &path };
-                self.print(&urls, &manifest, report.as_ref());
+                let urls = Urls {
+                    rpc: &rpc_url,
+                    api: api_addr,
+                    database: database.database_url.as_deref().unwrap_or_default(),
+                    manifest: &path,
+                };
+                let summary = Summary::new(&urls, &manifest, report.as_ref());
+                if self.output.json {
+                    println!("{}", serde_json::to_string(&summary)?);
+                } else {
+                    summary.print();
+                }
                 say("running; Ctrl-C stops");
                 tokio::select! {
                     // A stop wins over the tasks ending because of it.
@@ -364,71 +373,175 @@ impl DevnetArgs {
     fn project_root(&self) -> eyre::Result<PathBuf> {
         super::deploy::project_root(self.project.as_deref(), "devnet")
     }
+}
 
-    /// The result: where everything is, what was seeded, what to try. Stdout only.
-    fn print(&self, urls: &Urls<'_>, manifest: &DeploymentManifest, report: Option<&SeedReport>) {
-        let api = format!("http://{}", urls.api);
-        let database = redact_database_url(urls.database);
-        if self.output.json {
-            let seeded = report.map(|r| {
-                serde_json::json!({
-                    "agents": r.agents.iter().map(|a| serde_json::json!({
-                        "id": a.id.get(), "name": a.name, "wallet": a.wallet.to_checksum(None),
-                        "status": a.status.as_str(),
-                    })).collect::<Vec<_>>(),
-                    "runs": r.runs.iter().map(|run| serde_json::json!({
-                        "id": run.id.get(), "title": run.title, "state": run.state.as_str(),
-                        "settled": run.settled,
-                    })).collect::<Vec<_>>(),
+/// Where the running pieces are.
+struct Urls<'a> {
+    rpc: &'a Url,
+    api: SocketAddr,
+    database: &'a str,
+    manifest: &'a Path,
+}
+
+/// What `runs devnet` prints once it is up, built once: `--json` prints it as one object, the
+/// text output line by line ([`Summary::print`]).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary {
+    chain_id: u64,
+    rpc_url: String,
+    api_url: String,
+    /// The database URL, its password masked.
+    database: String,
+    /// The deployment manifest's path.
+    deployment: String,
+    contracts: Contracts,
+    #[serde(serialize_with = "checksummed")]
+    arbitrator: Address,
+    /// Seconds the arbitrator has to rule on a dispute.
+    ruling_period: u64,
+    #[serde(serialize_with = "checksummed")]
+    treasury: Address,
+    /// What the seed created (nothing with `--no-seed` or on an already seeded chain).
+    seeded: Option<Seeded>,
+}
+
+#[derive(Debug, Serialize)]
+struct Contracts {
+    #[serde(rename = "StakeVault", serialize_with = "checksummed")]
+    stake_vault: Address,
+    #[serde(rename = "RunEscrow", serialize_with = "checksummed")]
+    run_escrow: Address,
+    #[serde(rename = "USDC", serialize_with = "checksummed")]
+    usdc: Address,
+}
+
+#[derive(Debug, Serialize)]
+struct Seeded {
+    posters: Vec<SeededPoster>,
+    agents: Vec<SeededAgent>,
+    runs: Vec<SeededRun>,
+}
+
+#[derive(Debug, Serialize)]
+struct SeededPoster {
+    name: &'static str,
+    /// Its index among Anvil's dev accounts.
+    account: usize,
+    #[serde(serialize_with = "checksummed")]
+    wallet: Address,
+}
+
+#[derive(Debug, Serialize)]
+struct SeededAgent {
+    id: u64,
+    name: &'static str,
+    #[serde(serialize_with = "checksummed")]
+    wallet: Address,
+    status: AgentStatus,
+}
+
+#[derive(Debug, Serialize)]
+struct SeededRun {
+    id: u64,
+    title: &'static str,
+    state: RunState,
+    settled: bool,
+}
+
+/// The seed's posters, by dev account (1-3).
+const POSTERS: [&str; 3] = ["alice", "bob", "carol"];
+
+impl Summary {
+    fn new(urls: &Urls<'_>, manifest: &DeploymentManifest, report: Option<&SeedReport>) -> Self {
+        let signers = runs_seed::dev_signers();
+        let seeded = report.map(|report| Seeded {
+            posters: POSTERS
+                .iter()
+                .enumerate()
+                .map(|(i, &name)| SeededPoster {
+                    name,
+                    account: i + 1,
+                    wallet: signers[i + 1].address(),
                 })
-            });
-            let summary = serde_json::json!({
-                "chainId": manifest.chain_id,
-                "rpcUrl": urls.rpc.as_str().trim_end_matches('/'),
-                "apiUrl": api,
-                "database": database,
-                "deployment": urls.manifest.display().to_string(),
-                "contracts": {
-                    "StakeVault": manifest.contracts.stake_vault.address.to_checksum(None),
-                    "RunEscrow": manifest.contracts.run_escrow.address.to_checksum(None),
-                    "USDC": manifest.usdc.to_checksum(None),
-                },
-                "arbitrator": manifest.parameters.arbitrator.to_checksum(None),
-                "treasury": manifest.parameters.treasury.to_checksum(None),
-                "seeded": seeded,
-            });
-            println!("{summary}");
-            return;
+                .collect(),
+            agents: report
+                .agents
+                .iter()
+                .map(|a| SeededAgent {
+                    id: a.id.get(),
+                    name: a.name,
+                    wallet: a.wallet,
+                    status: a.status,
+                })
+                .collect(),
+            runs: report
+                .runs
+                .iter()
+                .map(|run| SeededRun {
+                    id: run.id.get(),
+                    title: run.title,
+                    state: run.state,
+                    settled: run.settled,
+                })
+                .collect(),
+        });
+        Self {
+            chain_id: manifest.chain_id,
+            rpc_url: urls.rpc.as_str().trim_end_matches('/').to_owned(),
+            api_url: format!("http://{}", urls.api),
+            database: redact_url(urls.database),
+            deployment: urls.manifest.display().to_string(),
+            contracts: Contracts {
+                stake_vault: manifest.contracts.stake_vault.address,
+                run_escrow: manifest.contracts.run_escrow.address,
+                usdc: manifest.usdc,
+            },
+            arbitrator: manifest.parameters.arbitrator,
+            ruling_period: manifest.parameters.ruling_period,
+            treasury: manifest.parameters.treasury,
+            seeded,
         }
-        let c = &manifest.contracts;
-        println!("runs devnet is up on chain {}", manifest.chain_id);
-        println!("  RPC         {}", urls.rpc.as_str().trim_end_matches('/'));
+    }
+
+    /// The seeded runs in `state`.
+    fn runs_in(&self, state: RunState) -> impl Iterator<Item = &SeededRun> {
+        self.seeded.iter().flat_map(|s| &s.runs).filter(move |run| run.state == state)
+    }
+
+    /// The text form: where everything is, what was seeded, what to try. Stdout only.
+    fn print(&self) {
+        let api = &self.api_url;
+        let c = &self.contracts;
+        println!("runs devnet is up on chain {}", self.chain_id);
+        println!("  RPC         {}", self.rpc_url);
         println!("  API         {api}");
         println!("  OpenAPI     {api}/api/openapi.json");
-        println!("  database    {database}");
-        println!("  deployment  {}", urls.manifest.display());
-        println!("  StakeVault  {}", c.stake_vault.address);
-        println!("  RunEscrow   {}", c.run_escrow.address);
-        println!("  MockUSDC    {}", manifest.usdc);
-        let signers = runs_seed::dev_signers();
+        println!("  database    {}", self.database);
+        println!("  deployment  {}", self.deployment);
+        println!("  StakeVault  {}", c.stake_vault);
+        println!("  RunEscrow   {}", c.run_escrow);
+        println!("  MockUSDC    {}", c.usdc);
         println!(
             "  accounts    Anvil's dev accounts; 0 deployed (owner, arbitrator), 1-9 hold MockUSDC"
         );
-        let p = &manifest.parameters;
         println!(
             "  arbitrator  {}  rules on disputes within {} (`runs arbiter resolve`)",
-            p.arbitrator,
-            crate::output::duration(p.ruling_period)
+            self.arbitrator,
+            crate::output::duration(self.ruling_period)
         );
-        println!("  treasury    {}", p.treasury);
-        if let Some(report) = report {
-            for (i, name) in ["alice", "bob", "carol"].iter().enumerate() {
-                println!("  poster      {name:<7} account {}  {}", i + 1, signers[i + 1].address());
+        println!("  treasury    {}", self.treasury);
+        if let Some(seeded) = &self.seeded {
+            for poster in &seeded.posters {
+                println!(
+                    "  poster      {:<7} account {}  {}",
+                    poster.name, poster.account, poster.wallet
+                );
             }
-            for agent in &report.agents {
+            for agent in &seeded.agents {
                 println!(
                     "  agent {:<4}  {:<7} {:<12} {}",
-                    agent.id.get(),
+                    agent.id,
                     agent.name,
                     agent.status.as_str(),
                     agent.wallet
@@ -436,19 +549,17 @@ impl DevnetArgs {
             }
             let mut states = Vec::new();
             for state in RunState::ALL {
-                let n = report.runs_in(*state).count();
-                let open = report.runs_in(*state).filter(|run| !run.settled).count();
+                let n = self.runs_in(*state).count();
+                let open = self.runs_in(*state).filter(|run| !run.settled).count();
                 match (n, *state) {
                     (0, _) => {}
                     (_, RunState::Rejected) => states.push(format!("{n} {state} ({open} open)")),
                     _ => states.push(format!("{n} {state}")),
                 }
             }
-            println!("  runs        {} seeded: {}", report.runs.len(), states.join(", "));
+            println!("  runs        {} seeded: {}", seeded.runs.len(), states.join(", "));
         }
-        let example_run = report
-            .and_then(|r| r.runs_in(RunState::Open).last().map(|run| run.id.get()))
-            .unwrap_or(1);
+        let example_run = self.runs_in(RunState::Open).last().map_or(1, |run| run.id);
         println!();
         println!("try:");
         println!("  curl {api}/health");
@@ -458,9 +569,9 @@ impl DevnetArgs {
         println!("  curl '{api}/api/runs/{example_run}/claim-eligibility?agentId=2'");
         println!("  curl {api}/api/agents");
         println!("  curl {api}/api/agents/1");
-        let rpc = urls.rpc.as_str().trim_end_matches('/');
+        let rpc = &self.rpc_url;
         println!("  runs run show {example_run} --rpc-url {rpc}");
-        if let Some(disputed) = report.and_then(|r| r.runs_in(RunState::Disputed).next()) {
+        if let Some(disputed) = self.runs_in(RunState::Disputed).next() {
             println!(
                 "  runs arbiter resolve {} --agent-share 50 --rpc-url {rpc} --private-key \
                  <account 0's key>",
@@ -472,12 +583,9 @@ impl DevnetArgs {
     }
 }
 
-/// Where the running pieces are.
-struct Urls<'a> {
-    rpc: &'a Url,
-    api: SocketAddr,
-    database: &'a str,
-    manifest: &'a Path,
+/// Serializes an address in its checksummed form (serde's default is lower case).
+fn checksummed<S: serde::Serializer>(address: &Address, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(address)
 }
 
 /// Starts anvil on 127.0.0.1:`port` (chain 31337, Anvil's ten funded dev accounts). Blocking.
@@ -601,19 +709,6 @@ fn task_error<E: Into<eyre::Report>>(
     }
 }
 
-/// Keeps `head` at the node's block number, for `/ready` and the lag metric.
-async fn poll_head(provider: DynProvider, head: ChainHead, mut stop: watch::Receiver<bool>) {
-    loop {
-        if let Ok(block) = provider.get_block_number().await {
-            head.set(block);
-        }
-        tokio::select! {
-            _ = stop.wait_for(|s| *s) => return,
-            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
-}
-
 /// Runs `work` unless a stop is requested first (then `None`; `work` is dropped).
 async fn unless_stopped<T>(
     stop: &watch::Receiver<bool>,
@@ -637,30 +732,50 @@ fn say(message: &str) {
     let _ = writeln!(std::io::stderr(), "devnet: {message}");
 }
 
-/// The database URL without a password, for printing.
-fn redact_database_url(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn database_passwords_are_not_printed() {
-        assert_eq!(
-            redact_database_url("postgres://runs:secret@db.example:5432/runs"),
-            "postgres://runs:***@db.example:5432/runs"
-        );
-        assert_eq!(
-            redact_database_url("sqlite://.runs/devnet-31337.db"),
-            "sqlite://.runs/devnet-31337.db"
-        );
+    fn the_json_summary_keeps_its_keys_and_checksummed_addresses() {
+        let wallet = runs_seed::dev_signers()[1].address();
+        let summary = Summary {
+            chain_id: 31337,
+            rpc_url: "http://127.0.0.1:8545".into(),
+            api_url: "http://127.0.0.1:3000".into(),
+            database: "sqlite://.runs/devnet-31337.db".into(),
+            deployment: "deployments/31337.json".into(),
+            contracts: Contracts { stake_vault: wallet, run_escrow: wallet, usdc: wallet },
+            arbitrator: wallet,
+            ruling_period: 1_209_600,
+            treasury: wallet,
+            seeded: Some(Seeded {
+                posters: vec![SeededPoster { name: "alice", account: 1, wallet }],
+                agents: vec![SeededAgent {
+                    id: 1,
+                    name: "atlas",
+                    wallet,
+                    status: AgentStatus::Established,
+                }],
+                runs: vec![SeededRun {
+                    id: 3,
+                    title: "logo",
+                    state: RunState::Rejected,
+                    settled: false,
+                }],
+            }),
+        };
+        let json = serde_json::to_value(&summary).unwrap();
+        let checksummed = wallet.to_checksum(None);
+        for key in ["chainId", "rpcUrl", "apiUrl", "database", "deployment", "treasury"] {
+            assert!(json.get(key).is_some(), "{key}: {json}");
+        }
+        assert_eq!(json["contracts"]["RunEscrow"], checksummed.as_str());
+        assert_eq!(json["contracts"]["USDC"], checksummed.as_str());
+        assert_eq!(json["arbitrator"], checksummed.as_str());
+        assert_eq!(json["seeded"]["agents"][0]["status"], "ESTABLISHED");
+        assert_eq!(json["seeded"]["agents"][0]["wallet"], checksummed.as_str());
+        assert_eq!(json["seeded"]["runs"][0]["state"], "REJECTED");
+        assert_eq!(json["seeded"]["runs"][0]["settled"], false);
     }
 }

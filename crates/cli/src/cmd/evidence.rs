@@ -3,7 +3,7 @@
 
 use runs_primitives::RunId;
 
-use crate::{chain::SendArgs, market};
+use crate::{args::SendArgs, market};
 
 /// Add evidence to a REJECTED (not yet final) or DISPUTED run, as its poster or its agent; the
 /// arbitrator reads it from the EvidenceSubmitted event.

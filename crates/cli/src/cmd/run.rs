@@ -9,7 +9,7 @@
 use runs_primitives::{RunId, Usdc};
 
 use crate::{
-    chain::{PullArgs, ReadArgs, SendArgs},
+    args::{PullArgs, ReadArgs, SendArgs},
     market::{self, Deadline, NewRun, RunAction},
     output::print_record,
 };

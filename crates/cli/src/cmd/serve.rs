@@ -9,23 +9,21 @@
 use std::{net::SocketAddr, time::Duration};
 
 use alloy::{
-    providers::{Provider, ProviderBuilder},
+    providers::{DynProvider, Provider, ProviderBuilder},
     transports::http::reqwest::Url,
 };
 use eyre::{WrapErr, bail};
 use runs_api::{ApiConfig, ApiState, ChainHead};
-use runs_db::Store;
 use runs_primitives::DeploymentManifest;
 
-use crate::args::ManifestArgs;
+use crate::args::{DatabaseArgs, ManifestArgs, redact_url};
 use crate::signal::shutdown_signal;
 
 /// Serve the REST API.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
-    /// Database URL: postgres://… or sqlite://PATH. Without it: the SQLite file .runs/runs.db.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
+    #[command(flatten)]
+    database: DatabaseArgs,
 
     /// Address to listen on.
     #[arg(long, env = "RUNS_LISTEN", default_value = "127.0.0.1:3000")]
@@ -61,10 +59,7 @@ pub(crate) struct ServeArgs {
 
 impl ServeArgs {
     pub(crate) async fn run(self) -> eyre::Result<()> {
-        let store = Store::connect_reader(self.database_url.as_deref())
-            .await
-            .wrap_err("cannot open the database (--database-url / DATABASE_URL)")?;
-        store.migrate().await.wrap_err("running the database migrations")?;
+        let store = self.database.open_reader().await?;
 
         let provider =
             self.rpc_url.clone().map(|url| ProviderBuilder::new().connect_http(url).erased());
@@ -73,7 +68,7 @@ impl ServeArgs {
             (None, Some(provider)) => provider.get_chain_id().await.wrap_err_with(|| {
                 format!(
                     "cannot reach the RPC at {} to read the chain id",
-                    redact(self.rpc_url.as_ref())
+                    self.rpc_url.as_ref().map(|url| redact_url(url.as_str())).unwrap_or_default()
                 )
             })?,
             (None, None) => {
@@ -112,19 +107,8 @@ impl ServeArgs {
 
         let head = ChainHead::default();
         if let Some(provider) = provider {
-            let head = head.clone();
             let every = Duration::from_secs(self.head_poll_secs.max(1));
-            tokio::spawn(async move {
-                loop {
-                    match provider.get_block_number().await {
-                        Ok(block) => head.set(block),
-                        Err(err) => {
-                            tracing::warn!(target: "runs::api", %err, "cannot read the chain head")
-                        }
-                    }
-                    tokio::time::sleep(every).await;
-                }
-            });
+            tokio::spawn(poll_head(provider, head.clone(), every));
         }
 
         let config = ApiConfig {
@@ -149,7 +133,14 @@ impl ServeArgs {
     }
 }
 
-/// The URL without credentials or path, for error messages.
-fn redact(url: Option<&Url>) -> String {
-    url.map_or_else(String::new, |u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("?")))
+/// Keeps `head` at the node's block number, for `/ready` and the lag metric, reading it every
+/// `every` until the task is dropped or aborted.
+pub(crate) async fn poll_head(provider: DynProvider, head: ChainHead, every: Duration) {
+    loop {
+        match provider.get_block_number().await {
+            Ok(block) => head.set(block),
+            Err(err) => tracing::warn!(target: "runs::api", %err, "cannot read the chain head"),
+        }
+        tokio::time::sleep(every).await;
+    }
 }

@@ -189,3 +189,34 @@ async fn the_manifest_round_trips_through_its_file() {
     assert_eq!(json["parameters"]["minStake"], "20000000");
     let _: Address = json["usdc"].as_str().unwrap().parse().unwrap();
 }
+
+/// The one send path (`runs_bindings::send`) every crate uses: a transaction that reverts once
+/// mined (its gas limit set, so estimation cannot refuse it first) is replayed at the parent
+/// block and its contract error decoded.
+#[tokio::test]
+async fn a_mined_revert_is_replayed_and_decoded() {
+    use alloy::network::TransactionBuilder;
+    use runs_bindings::{CallFailure, RECEIPT_TIMEOUT, RunEscrow, TxError};
+
+    let anvil = runs_testkit::spawn_anvil();
+    let deployment = runs_testkit::deploy_fresh(&anvil).await;
+    let provider = runs_testkit::provider_for(&anvil, 1);
+    let escrow = RunEscrow::new(deployment.manifest.contracts.run_escrow.address, &provider);
+    let tx = escrow
+        .cancel(alloy::primitives::U256::from(999))
+        .into_transaction_request()
+        .with_from(runs_testkit::address(&anvil, 1))
+        .with_gas_limit(200_000);
+    let err = runs_bindings::send(&provider, tx, RECEIPT_TIMEOUT).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(
+            &err,
+            TxError::Reverted { reason: Some(CallFailure::Reverted { revert, .. }), .. }
+                if revert.name == "RunEscrowRunNotFound"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("reverted in block"), "{text}");
+    assert!(text.contains("RunEscrowRunNotFound(runId: 999)"), "{text}");
+}
