@@ -391,6 +391,8 @@ struct Summary {
     chain_id: u64,
     rpc_url: String,
     api_url: String,
+    /// The web explorer (`/` of the API's server).
+    explorer_url: String,
     /// The database URL, its password masked.
     database: String,
     /// The deployment manifest's path.
@@ -490,6 +492,7 @@ impl Summary {
             chain_id: manifest.chain_id,
             rpc_url: urls.rpc.as_str().trim_end_matches('/').to_owned(),
             api_url: format!("http://{}", urls.api),
+            explorer_url: format!("http://{}/", urls.api),
             database: redact_url(urls.database),
             deployment: urls.manifest.display().to_string(),
             contracts: Contracts {
@@ -514,6 +517,7 @@ impl Summary {
         let api = &self.api_url;
         let c = &self.contracts;
         println!("runs devnet is up on chain {}", self.chain_id);
+        println!("  explorer    {}  (open it in a browser)", self.explorer_url);
         println!("  RPC         {}", self.rpc_url);
         println!("  API         {api}");
         println!("  OpenAPI     {api}/api/openapi.json");
@@ -743,6 +747,7 @@ mod tests {
             chain_id: 31337,
             rpc_url: "http://127.0.0.1:8545".into(),
             api_url: "http://127.0.0.1:3000".into(),
+            explorer_url: "http://127.0.0.1:3000/".into(),
             database: "sqlite://.runs/devnet-31337.db".into(),
             deployment: "deployments/31337.json".into(),
             contracts: Contracts { stake_vault: wallet, run_escrow: wallet, usdc: wallet },
@@ -767,7 +772,9 @@ mod tests {
         };
         let json = serde_json::to_value(&summary).unwrap();
         let checksummed = wallet.to_checksum(None);
-        for key in ["chainId", "rpcUrl", "apiUrl", "database", "deployment", "treasury"] {
+        for key in
+            ["chainId", "rpcUrl", "apiUrl", "explorerUrl", "database", "deployment", "treasury"]
+        {
             assert!(json.get(key).is_some(), "{key}: {json}");
         }
         assert_eq!(json["contracts"]["RunEscrow"], checksummed.as_str());

@@ -174,6 +174,13 @@ async fn devnet_serves_seeded_runs_and_stops_cleanly_on_ctrl_c() {
     assert_eq!(arbitrator, manifest.parameters.arbitrator.to_checksum(None), "{lines:#?}");
     assert_eq!(manifest.parameters.arbitrator, runs_seed::dev_signers()[0].address());
 
+    // The explorer is the link to open, at / of the same server, under its policy.
+    assert_eq!(printed(&lines, "explorer").split_whitespace().next(), Some(&*format!("{api}/")));
+    let page = reqwest::get(format!("{api}/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers().contains_key("content-security-policy"), "{:?}", page.headers());
+    assert!(page.text().await.unwrap().contains("/assets/app.js"));
+
     let (status, health) = get(&format!("{api}/health")).await;
     assert_eq!(status, 200);
     assert_eq!(health["status"], "ok");
