@@ -114,7 +114,7 @@ impl RunView {
 }
 
 /// Backend-specific fragments; everything else in the statements is shared.
-struct Dialect {
+struct Fragments {
     /// Appended to a bound amount (Postgres compares `NUMERIC`, SQLite padded text).
     numeric: &'static str,
     /// The select list of a run joined with its agent's stake (`FROM RUN_FROM`).
@@ -153,7 +153,7 @@ static SQLITE_PARAMS_SELECT: LazyLock<String> =
 /// Block columns have no casts, so one text serves both backends.
 static HEAD_SELECT: LazyLock<String> = LazyLock::new(|| BLOCKS.select_from("checkpoint", false));
 
-const PG: Dialect = Dialect {
+const PG: Fragments = Fragments {
     numeric: "::numeric",
     run_columns: &PG_RUN_COLUMNS,
     run_count: "SELECT COUNT(*) FROM runs r WHERE r.chain_id = ",
@@ -162,7 +162,7 @@ const PG: Dialect = Dialect {
     params_select: &PG_PARAMS_SELECT,
 };
 
-const SQLITE: Dialect = Dialect {
+const SQLITE: Fragments = Fragments {
     numeric: "",
     run_columns: &SQLITE_RUN_COLUMNS,
     run_count: "SELECT COUNT(*) FROM runs r WHERE r.chain_id = ",
@@ -171,36 +171,29 @@ const SQLITE: Dialect = Dialect {
     params_select: &SQLITE_PARAMS_SELECT,
 };
 
-/// The tables behind [`Dialect::run_columns`], up to the chain id to bind.
+/// The tables behind [`Fragments::run_columns`], up to the chain id to bind.
 const RUN_FROM: &str = " FROM runs r \
      LEFT JOIN agents a ON a.chain_id = r.chain_id AND a.agent_id = r.agent_id \
      WHERE r.chain_id = ";
 
-/// The checkpoint's columns, each with the alias it gets in [`push_run_select`].
-const HEAD_COLUMNS: [(&str, &str); 4] = [
-    ("number", "head_number"),
-    ("hash", "head_hash"),
-    ("parent_hash", "head_parent_hash"),
-    ("timestamp", "head_timestamp"),
-];
-
 /// `SELECT <indexed head>, <run columns> FROM runs … WHERE r.chain_id = $chain`: the head comes
 /// from uncorrelated subqueries, which both backends evaluate once per statement, so the rows and
 /// the block they are reported at are read in one snapshot and one round trip.
-fn push_run_select<DB>(qb: &mut QueryBuilder<DB>, d: &Dialect, chain: i64)
+fn push_run_select<DB>(qb: &mut QueryBuilder<DB>, d: &Fragments, chain: i64)
 where
     DB: sqlx::Database,
     i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    for (column, alias) in HEAD_COLUMNS {
-        qb.push("(SELECT ").push(column).push(" FROM checkpoint WHERE chain_id = ");
-        qb.push_bind(chain).push(") AS ").push(alias).push(", ");
+    // The checkpoint's columns, each as `head_<column>` ([`RawRunAtHead`]).
+    for column in BLOCKS.columns {
+        qb.push("(SELECT ").push(column.name).push(" FROM checkpoint WHERE chain_id = ");
+        qb.push_bind(chain).push(") AS head_").push(column.name).push(", ");
     }
     qb.push(d.run_columns.as_str()).push(RUN_FROM).push_bind(chain);
 }
 
 /// Run `$body` once per backend with `$conn` the reader's connection, `$db` the sqlx database
-/// type and `$d` the [`Dialect`]: the statements are written once and compiled for both.
+/// type and `$d` the [`Fragments`]: the statements are written once and compiled for both.
 macro_rules! on_backend {
     ($reader:expr, |$conn:ident, $db:ident, $d:ident| $body:expr) => {{
         match &mut $reader.conn {
@@ -284,7 +277,7 @@ impl RawRunView {
 }
 
 /// Append the filter's predicates (after `WHERE r.chain_id = ?`).
-fn push_filter<DB>(qb: &mut QueryBuilder<DB>, d: &Dialect, filter: &RunFilter) -> Result<()>
+fn push_filter<DB>(qb: &mut QueryBuilder<DB>, d: &Fragments, filter: &RunFilter) -> Result<()>
 where
     DB: sqlx::Database,
     String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -317,7 +310,7 @@ fn sort_column(sort: RunSort) -> &'static str {
 }
 
 /// Append the keyset predicate, ORDER BY, LIMIT and OFFSET.
-fn push_page<DB>(qb: &mut QueryBuilder<DB>, d: &Dialect, query: &RunQuery) -> Result<()>
+fn push_page<DB>(qb: &mut QueryBuilder<DB>, d: &Fragments, query: &RunQuery) -> Result<()>
 where
     DB: sqlx::Database,
     String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
