@@ -4,28 +4,20 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use runs_db::read::{RunSort, SortOrder, SortValue};
 use runs_primitives::{Address, RunId, Usdc};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-/// Unix seconds as ISO 8601 UTC, e.g. `2023-11-14T22:13:20Z`.
-pub(crate) fn iso(unix: u64) -> String {
-    // Days-to-civil conversion (Howard Hinnant's algorithm), exact for the proleptic Gregorian
-    // calendar; a u64 of seconds stays far inside i64 days.
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3_600,
-        secs % 3_600 / 60,
-        secs % 60
-    )
+/// The last second of year 9999, where RFC 3339 (and the `time` crate's default range) ends.
+const LAST_SECOND: i64 = 253_402_300_799;
+
+/// Unix seconds as ISO 8601 UTC, e.g. `2023-11-14T22:13:20Z`. A later time (a "never" deadline)
+/// shows as the calendar's last second.
+pub fn iso(unix: u64) -> String {
+    let unix = i64::try_from(unix).unwrap_or(i64::MAX).min(LAST_SECOND);
+    // Neither step can fail for a time in years 1970..=9999.
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|time| time.format(&Rfc3339).ok())
+        .unwrap_or_default()
 }
 
 /// An address in EIP-55 mixed case.
@@ -151,6 +143,10 @@ mod tests {
         assert_eq!(iso(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(iso(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(iso(4_102_444_799), "2099-12-31T23:59:59Z");
+        // The CLI's JSON writes times through this function too.
+        assert_eq!(iso(1_735_689_599), "2024-12-31T23:59:59Z");
+        assert_eq!(iso(4_102_444_800), "2100-01-01T00:00:00Z");
+        assert_eq!(iso(u64::MAX), "9999-12-31T23:59:59Z");
     }
 
     #[test]

@@ -37,6 +37,9 @@ use axum::{
     serve::ListenerExt,
 };
 pub use error::{ApiError, ErrorBody, ErrorDetail};
+/// How a unix time is written on the wire (ISO 8601 UTC), for other faces of the market (the
+/// CLI's JSON) to write it the same way.
+pub use format::iso as iso8601;
 use runs_db::{BlockRef, ChainParams, Store, read::RunFilter};
 use runs_primitives::Address;
 use tokio::sync::OnceCell;

@@ -1,102 +1,92 @@
-//! Prometheus metrics in the text exposition format: request counts and a latency histogram per
-//! method, route template and status, plus the indexed block, the chain head and the lag. Kept in
-//! a mutex-guarded map: a handful of routes, so contention is negligible next to a query.
+//! Prometheus metrics through the `metrics` facade and its Prometheus exporter: request counts
+//! and a latency histogram per method, route template and status, plus the indexed block, the
+//! chain head and the lag. Each app keeps a recorder of its own rather than the process-wide one,
+//! so that apps in one process (the tests) count apart.
 
-use std::{collections::BTreeMap, fmt::Write as _, sync::Mutex, time::Duration};
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
+use metrics::{Key, Label, Level, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 12] =
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
-#[derive(Debug, Default, Clone)]
-struct Series {
-    count: u64,
-    sum: f64,
-    /// Non-cumulative counts per bucket; the last slot is +Inf.
-    buckets: [u64; BUCKETS.len() + 1],
-}
+const REQUESTS: &str = "runs_http_requests_total";
+const LATENCY: &str = "runs_http_request_duration_seconds";
+const INDEXED: &str = "runs_indexed_block";
+const HEAD: &str = "runs_chain_head_block";
+const LAG: &str = "runs_indexer_lag_blocks";
+
+/// The recorder keeps each latency sample until the next render folds it into the buckets: fold
+/// them every this many requests too, so memory stays bounded when nothing scrapes.
+const UPKEEP_EVERY: u64 = 4_096;
+
+static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
 
 /// The process's request metrics.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Metrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    recorder: PrometheusRecorder,
+    observed: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&BUCKETS)
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        for (name, help) in [
+            (REQUESTS, "HTTP requests by method, route and status."),
+            (LATENCY, "HTTP request latency by method, route and status."),
+            (INDEXED, "The last fully indexed block."),
+            (HEAD, "The chain head last seen over RPC."),
+            (LAG, "Blocks between the head and the index."),
+        ] {
+            // The exporter keeps one description per name, whatever the metric's kind.
+            recorder.describe_counter(name.into(), None, help.into());
+        }
+        Self { recorder, observed: AtomicU64::new(0) }
+    }
 }
 
 impl Metrics {
     /// Record one finished request.
     pub(crate) fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let secs = elapsed.as_secs_f64();
-        let slot = BUCKETS.iter().position(|b| secs <= *b).unwrap_or(BUCKETS.len());
-        let mut series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = series.entry((method.to_owned(), route.to_owned(), status)).or_default();
-        entry.count += 1;
-        entry.sum += secs;
-        entry.buckets[slot] += 1;
+        let labels = vec![
+            Label::new("method", method.to_owned()),
+            Label::new("route", route.to_owned()),
+            Label::new("status", status.to_string()),
+        ];
+        let requests = Key::from_parts(REQUESTS, labels.clone());
+        self.recorder.register_counter(&requests, &METADATA).increment(1);
+        let latency = Key::from_parts(LATENCY, labels);
+        self.recorder.register_histogram(&latency, &METADATA).record(elapsed.as_secs_f64());
+        if self.observed.fetch_add(1, Ordering::Relaxed) % UPKEEP_EVERY == UPKEEP_EVERY - 1 {
+            self.recorder.handle().run_upkeep();
+        }
     }
 
-    /// The exposition text, with the freshness gauges appended.
+    /// The exposition text, with the freshness gauges set first (each only once known).
     pub(crate) fn render(&self, indexed_block: Option<u64>, chain_head: Option<u64>) -> String {
-        let series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        let mut out = String::new();
-        out.push_str(
-            "# HELP runs_http_requests_total HTTP requests by method, route and status.\n",
-        );
-        out.push_str("# TYPE runs_http_requests_total counter\n");
-        for ((method, route, status), s) in &series {
-            let _ = writeln!(
-                out,
-                "runs_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}",
-                escape(route),
-                s.count
-            );
-        }
-        out.push_str(
-            "# HELP runs_http_request_duration_seconds HTTP request latency by method, route and status.\n",
-        );
-        out.push_str("# TYPE runs_http_request_duration_seconds histogram\n");
-        for ((method, route, status), s) in &series {
-            let labels =
-                format!("method=\"{method}\",route=\"{}\",status=\"{status}\"", escape(route));
-            let mut cumulative = 0;
-            for (bound, n) in BUCKETS.iter().zip(&s.buckets) {
-                cumulative += n;
-                let _ = writeln!(
-                    out,
-                    "runs_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "runs_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                s.count
-            );
-            let _ = writeln!(out, "runs_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
-            let _ =
-                writeln!(out, "runs_http_request_duration_seconds_count{{{labels}}} {}", s.count);
-        }
+        let gauge = |name: &'static str, value: u64| {
+            self.recorder.register_gauge(&Key::from_name(name), &METADATA).set(value as f64);
+        };
         if let Some(block) = indexed_block {
-            out.push_str("# HELP runs_indexed_block The last fully indexed block.\n");
-            out.push_str("# TYPE runs_indexed_block gauge\n");
-            let _ = writeln!(out, "runs_indexed_block {block}");
+            gauge(INDEXED, block);
         }
         if let Some(head) = chain_head {
-            out.push_str("# HELP runs_chain_head_block The chain head last seen over RPC.\n");
-            out.push_str("# TYPE runs_chain_head_block gauge\n");
-            let _ = writeln!(out, "runs_chain_head_block {head}");
+            gauge(HEAD, head);
             if let Some(block) = indexed_block {
-                out.push_str(
-                    "# HELP runs_indexer_lag_blocks Blocks between the head and the index.\n",
-                );
-                out.push_str("# TYPE runs_indexer_lag_blocks gauge\n");
-                let _ = writeln!(out, "runs_indexer_lag_blocks {}", head.saturating_sub(block));
+                gauge(LAG, head.saturating_sub(block));
             }
         }
-        out
+        self.recorder.handle().render()
     }
-}
-
-fn escape(label: &str) -> String {
-    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 #[cfg(test)]

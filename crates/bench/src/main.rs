@@ -17,10 +17,7 @@
 //!
 //! A benchmark, not a test: it is not part of `script/test`.
 
-use std::{
-    collections::HashMap,
-    time::{Instant, SystemTime, UNIX_EPOCH},
-};
+use std::{collections::HashMap, time::Instant};
 
 use alloy::{
     eips::BlockNumberOrTag,
@@ -38,6 +35,7 @@ use runs_db::{BlockRef, RangeCommit, Store};
 use runs_deployer::DeployConfig;
 use runs_indexer::{Contracts, Indexer, IndexerConfig, decode_log};
 use runs_primitives::{ChainEvent, DeploymentManifest, Usdc};
+use runs_testkit::TestDatabase;
 use sqlx::Connection;
 use tracing::info;
 
@@ -358,8 +356,10 @@ async fn bulk_insert(
     chain_id: u64,
     commits: &[RangeCommit],
 ) -> eyre::Result<(f64, runs_db::Snapshot)> {
-    let db = TempDb::create(pg_url, "insert").await?;
-    let store = Store::connect(Some(&db.url)).await?;
+    let db = TestDatabase::postgres_on(pg_url, "runs_bench_insert")
+        .await
+        .wrap_err_with(|| format!("cannot create a database through Postgres at {pg_url}"))?;
+    let store = Store::connect(Some(db.url())).await?;
     store.migrate().await?;
     let started = Instant::now();
     for commit in commits {
@@ -368,7 +368,6 @@ async fn bulk_insert(
     let secs = started.elapsed().as_secs_f64();
     let snapshot = store.snapshot(chain_id).await?;
     store.close().await;
-    db.drop_database().await?;
     Ok((secs, snapshot))
 }
 
@@ -380,8 +379,10 @@ async fn index(
     range: u64,
     head: u64,
 ) -> eyre::Result<(f64, runs_db::Snapshot)> {
-    let db = TempDb::create(pg_url, "index").await?;
-    let store = Store::connect(Some(&db.url)).await?;
+    let db = TestDatabase::postgres_on(pg_url, "runs_bench_index")
+        .await
+        .wrap_err_with(|| format!("cannot create a database through Postgres at {pg_url}"))?;
+    let store = Store::connect(Some(db.url())).await?;
     store.migrate().await?;
     let config = IndexerConfig { start_range: range, max_range: range, ..IndexerConfig::default() };
     let indexer = Indexer::new(reader.clone(), store.clone(), manifest, config);
@@ -390,47 +391,7 @@ async fn index(
     let secs = started.elapsed().as_secs_f64();
     let snapshot = store.snapshot(manifest.chain_id).await?;
     store.close().await;
-    db.drop_database().await?;
     Ok((secs, snapshot))
-}
-
-/// A throwaway Postgres database.
-struct TempDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl TempDb {
-    async fn create(admin_url: &str, tag: &str) -> eyre::Result<Self> {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH)?.subsec_nanos();
-        let name = format!("runs_bench_{tag}_{}_{nanos}", std::process::id());
-        let mut admin = sqlx::PgConnection::connect(admin_url)
-            .await
-            .wrap_err_with(|| format!("cannot connect to Postgres at {admin_url}"))?;
-        // Identifiers cannot be bound; `name` is letters, digits and underscores made above.
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await?;
-        admin.close().await?;
-        let (base, query) = admin_url.split_once('?').map_or((admin_url, ""), |(b, q)| (b, q));
-        let (server, _) =
-            base.rsplit_once('/').ok_or_else(|| eyre!("no database in {admin_url}"))?;
-        let url = if query.is_empty() {
-            format!("{server}/{name}")
-        } else {
-            format!("{server}/{name}?{query}")
-        };
-        Ok(Self { admin_url: admin_url.to_owned(), name, url })
-    }
-
-    async fn drop_database(self) -> eyre::Result<()> {
-        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await?;
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await?;
-        admin.close().await?;
-        Ok(())
-    }
 }
 
 /// The repository root (for compiling the contracts): the directory of `foundry.toml` above the

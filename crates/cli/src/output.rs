@@ -260,18 +260,8 @@ fn write_error(out: &mut impl Write, err: &eyre::Report) -> io::Result<()> {
     Ok(())
 }
 
-/// `2025-01-31T12:00:00Z` for a unix time.
-pub(crate) fn iso8601(unix: u64) -> String {
-    let days = unix / 86_400;
-    let secs = unix % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
+/// `2025-01-31T12:00:00Z` for a unix time, as the API writes it.
+pub(crate) use runs_api::iso8601;
 
 /// `in 6d 23h` / `2h 5m ago` / `now`, against the chain's clock.
 pub(crate) fn relative_to(t: u64, now: u64) -> String {
@@ -299,32 +289,9 @@ pub(crate) fn duration(secs: u64) -> String {
     if parts.is_empty() { "0s".into() } else { parts.join(" ") }
 }
 
-/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's `civil_from_days` (proleptic
-/// Gregorian), so that no date crate is needed for one format.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_iso8601() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(1_735_689_599), "2024-12-31T23:59:59Z");
-        assert_eq!(iso8601(4_102_444_800), "2100-01-01T00:00:00Z");
-    }
 
     #[test]
     fn formats_durations_and_relative_times() {

@@ -1,10 +1,10 @@
-//! The column lists of the derived tables, written once: each column's name, its stored kind and
-//! how to read it from the row's stored form. Both backends build their SELECT lists and bulk
-//! upserts from these tables (Postgres as `UNNEST` arrays, SQLite as chunked multi-row
-//! `VALUES`), so a new column is one line here plus the migrations, and the column count of a
-//! chunk can never drift from the list.
+//! The column lists of every table, written once: each column's name, its stored kind and how to
+//! read it from the row's stored form. Both backends build their SELECT lists and bulk writes
+//! from these tables (Postgres as `UNNEST` arrays, SQLite as chunked multi-row `VALUES`), so a
+//! new column is one line here plus the migrations, and the column count of a chunk can never
+//! drift from the list.
 
-use crate::codec::{RawAgent, RawRun};
+use crate::codec::{RawAgent, RawBlock, RawCredit, RawEvent, RawParams, RawRun};
 
 /// How a column is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub(crate) enum Kind {
     Amount,
     /// `BOOLEAN` / `INTEGER`, never null.
     Bool,
+    /// JSON: `JSONB` in Postgres (read back as text), `TEXT` in SQLite.
+    Json,
 }
 
 /// One stored value, as bound to a statement.
@@ -47,17 +49,24 @@ impl Value {
     }
 }
 
-/// One column of a derived table.
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Self::Int(Some(v))
+    }
+}
+
+/// One column of a table.
 pub(crate) struct Column<R> {
     pub(crate) name: &'static str,
     pub(crate) kind: Kind,
     pub(crate) get: fn(&R) -> Value,
 }
 
-/// A derived table: its name, its key column besides `chain_id`, and its columns (the key first).
+/// A table of one chain's rows: its name, its key columns besides `chain_id` (what `ON
+/// CONFLICT` targets), and its columns besides `chain_id`.
 pub(crate) struct Table<R: 'static> {
     pub(crate) name: &'static str,
-    pub(crate) key: &'static str,
+    pub(crate) key: &'static [&'static str],
     pub(crate) columns: &'static [Column<R>],
 }
 
@@ -67,9 +76,14 @@ impl<R> Table<R> {
         self.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
     }
 
-    /// The SELECT list; Postgres amounts are read back as text.
+    /// The SELECT list; Postgres amounts and JSON are read back as text.
     pub(crate) fn select_list(&self, postgres: bool) -> String {
         self.qualified_select_list("", postgres)
+    }
+
+    /// `SELECT <list> FROM <from> WHERE chain_id = ` (the chain id to bind next).
+    pub(crate) fn select_from(&self, from: &str, postgres: bool) -> String {
+        format!("SELECT {} FROM {from} WHERE chain_id = ", self.select_list(postgres))
     }
 
     /// The SELECT list with every column qualified by `alias` (e.g. `"r."`).
@@ -77,22 +91,36 @@ impl<R> Table<R> {
         self.columns
             .iter()
             .map(|c| match c.kind {
-                Kind::Amount if postgres => format!("{alias}{0}::text AS {0}", c.name),
+                Kind::Amount | Kind::Json if postgres => {
+                    format!("{alias}{0}::text AS {0}", c.name)
+                }
                 _ => format!("{alias}{}", c.name),
             })
             .collect::<Vec<_>>()
             .join(", ")
     }
 
-    /// `ON CONFLICT (chain_id, key) DO UPDATE SET c = excluded.c, ...` over every non-key column.
+    /// ` ON CONFLICT (chain_id, key…)`.
+    fn on_conflict(&self) -> String {
+        let key: String = self.key.iter().map(|k| format!(", {k}")).collect();
+        format!(" ON CONFLICT (chain_id{key})")
+    }
+
+    /// `ON CONFLICT (chain_id, key…) DO UPDATE SET c = excluded.c, ...` over every non-key
+    /// column.
     pub(crate) fn on_conflict_update(&self) -> String {
         let sets: Vec<String> = self
             .columns
             .iter()
-            .filter(|c| c.name != self.key)
+            .filter(|c| !self.key.contains(&c.name))
             .map(|c| format!("{0} = excluded.{0}", c.name))
             .collect();
-        format!(" ON CONFLICT (chain_id, {}) DO UPDATE SET {}", self.key, sets.join(", "))
+        format!("{} DO UPDATE SET {}", self.on_conflict(), sets.join(", "))
+    }
+
+    /// `ON CONFLICT (chain_id, key…) DO NOTHING`.
+    pub(crate) fn on_conflict_ignore(&self) -> String {
+        format!("{} DO NOTHING", self.on_conflict())
     }
 }
 
@@ -108,10 +136,28 @@ fn text(v: &str) -> Value {
     Value::Text(Some(v.to_owned()))
 }
 
+/// `events`: the raw contract events, each stored once.
+pub(crate) const EVENTS: Table<RawEvent> = Table {
+    name: "events",
+    key: &["tx_hash", "log_index"],
+    columns: &[
+        col("block_number", Kind::Int, |e| int(e.block_number)),
+        col("block_hash", Kind::Text, |e| text(&e.block_hash)),
+        col("block_timestamp", Kind::Int, |e| int(e.block_timestamp)),
+        col("tx_hash", Kind::Text, |e| text(&e.tx_hash)),
+        col("log_index", Kind::Int, |e| int(e.log_index)),
+        col("address", Kind::Text, |e| text(&e.address)),
+        col("kind", Kind::Text, |e| text(&e.kind)),
+        col("run_id", Kind::Int, |e| Value::Int(e.run_id)),
+        col("agent_id", Kind::Int, |e| Value::Int(e.agent_id)),
+        col("payload", Kind::Json, |e| text(&e.payload)),
+    ],
+};
+
 /// `runs`.
 pub(crate) const RUNS: Table<RawRun> = Table {
     name: "runs",
-    key: "run_id",
+    key: &["run_id"],
     columns: &[
         col("run_id", Kind::Int, |r| int(r.run_id)),
         col("poster", Kind::Text, |r| text(&r.poster)),
@@ -149,7 +195,7 @@ pub(crate) const RUNS: Table<RawRun> = Table {
 /// `agents`.
 pub(crate) const AGENTS: Table<RawAgent> = Table {
     name: "agents",
-    key: "agent_id",
+    key: &["agent_id"],
     columns: &[
         col("agent_id", Kind::Int, |r| int(r.agent_id)),
         col("wallet", Kind::Text, |r| text(&r.wallet)),
@@ -177,6 +223,65 @@ pub(crate) const AGENTS: Table<RawAgent> = Table {
     ],
 };
 
+/// `chain_params`: one row per chain.
+pub(crate) const PARAMS: Table<RawParams> = Table {
+    name: "chain_params",
+    key: &[],
+    columns: &[
+        col("fee_bps", Kind::Int, |p| int(p.fee_bps)),
+        col("claim_timeout", Kind::Int, |p| int(p.claim_timeout)),
+        col("review_period", Kind::Int, |p| int(p.review_period)),
+        col("min_stake", Kind::Amount, |p| text(&p.min_stake)),
+        col("unstake_cooldown", Kind::Int, |p| int(p.unstake_cooldown)),
+        col("strikes_to_ban", Kind::Int, |p| int(p.strikes_to_ban)),
+        col("established_completions", Kind::Int, |p| int(p.established_completions)),
+        col("established_age", Kind::Int, |p| int(p.established_age)),
+        col("treasury", Kind::Text, |p| Value::Text(p.treasury.clone())),
+        col("paused", Kind::Bool, |p| Value::Bool(p.paused)),
+        col("terms_version", Kind::Int, |p| int(p.terms_version)),
+        col("dispute_window", Kind::Int, |p| int(p.dispute_window)),
+        col("ruling_period", Kind::Int, |p| int(p.ruling_period)),
+        col("arbitrator", Kind::Text, |p| Value::Text(p.arbitrator.clone())),
+        col("staking_paused", Kind::Bool, |p| Value::Bool(p.staking_paused)),
+    ],
+};
+
+/// `credits`.
+pub(crate) const CREDITS: Table<RawCredit> = Table {
+    name: "credits",
+    key: &["account"],
+    columns: &[
+        col("account", Kind::Text, |c| text(&c.account)),
+        col("amount", Kind::Amount, |c| text(&c.amount)),
+    ],
+};
+
+/// `blocks`: the recent-block window.
+pub(crate) const BLOCKS: Table<RawBlock> = Table {
+    name: "blocks",
+    key: &["number"],
+    columns: &[
+        col("number", Kind::Int, |b| int(b.number)),
+        col("hash", Kind::Text, |b| text(&b.hash)),
+        col("parent_hash", Kind::Text, |b| text(&b.parent_hash)),
+        col("timestamp", Kind::Int, |b| int(b.timestamp)),
+    ],
+};
+
+/// `checkpoint`: one row per chain, the last indexed block (read back as a [`RawBlock`] with
+/// [`BLOCKS`]' columns) and when it was written.
+pub(crate) const CHECKPOINT: Table<(RawBlock, i64)> = Table {
+    name: "checkpoint",
+    key: &[],
+    columns: &[
+        col("number", Kind::Int, |(b, _)| int(b.number)),
+        col("hash", Kind::Text, |(b, _)| text(&b.hash)),
+        col("parent_hash", Kind::Text, |(b, _)| text(&b.parent_hash)),
+        col("timestamp", Kind::Int, |(b, _)| int(b.timestamp)),
+        col("updated_at", Kind::Int, |(_, at)| int(*at)),
+    ],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +292,7 @@ mod tests {
             (RUNS.columns.iter().map(|c| c.name).collect::<Vec<_>>(), RUNS.key),
             (AGENTS.columns.iter().map(|c| c.name).collect::<Vec<_>>(), AGENTS.key),
         ] {
-            assert_eq!(names[0], key);
+            assert_eq!(&names[..1], key);
             let mut sorted = names.clone();
             sorted.sort_unstable();
             sorted.dedup();
@@ -196,5 +301,14 @@ mod tests {
         assert!(RUNS.select_list(true).contains("reward::text AS reward"));
         assert!(!RUNS.select_list(false).contains("::"));
         assert!(!RUNS.on_conflict_update().contains("run_id = "));
+        assert_eq!(
+            EVENTS.on_conflict_ignore(),
+            " ON CONFLICT (chain_id, tx_hash, log_index) DO NOTHING"
+        );
+        assert_eq!(
+            CREDITS.on_conflict_update(),
+            " ON CONFLICT (chain_id, account) DO UPDATE SET amount = excluded.amount"
+        );
+        assert!(PARAMS.on_conflict_update().starts_with(" ON CONFLICT (chain_id) DO UPDATE SET"));
     }
 }

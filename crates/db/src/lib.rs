@@ -11,7 +11,8 @@
 //!
 //! - [`Store::connect`]`(Option<&str>)` (`None` → SQLite `.runs/runs.db`),
 //!   [`Store::connect_sqlite`], [`Store::migrate`], [`Store::close`], [`Store::backend`],
-//!   [`Store::pg_pool`] / [`Store::sqlite_pool`] / [`Store::sqlite_path`].
+//!   [`Store::sqlite_path`]; with the `test-utils` feature `Store::pg_pool` /
+//!   `Store::sqlite_pool`.
 //! - Writes (each one transaction; `chain_id: u64`): [`Store::checkpoint`],
 //!   [`Store::recent_blocks`] (highest first), [`Store::commit_range`]`(chain_id, &RangeCommit)
 //!   -> CommitStats`, [`Store::rollback_to`]`(chain_id, &BlockRef) -> RollbackStats`.

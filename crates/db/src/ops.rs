@@ -1,10 +1,15 @@
-//! The storage operations the write algorithms need, implemented once per backend inside an open
-//! transaction ([`crate::pg`] with `UNNEST` arrays, [`crate::sqlite`] with chunked multi-row
-//! statements). The algorithms themselves live in [`crate::store`] and are shared.
+//! The storage operations the write algorithms need, written once for both backends inside an
+//! open transaction: every statement is built from the column lists of [`crate::columns`] over
+//! `QueryBuilder<DB>`, and only what truly differs between the databases is left to each
+//! backend's [`Dialect`] ([`crate::pg`] with `UNNEST` arrays, [`crate::sqlite`] with chunked
+//! multi-row statements). The algorithms themselves live in [`crate::store`].
+
+use sqlx::{FromRow, QueryBuilder, postgres::PgRow, sqlite::SqliteRow};
 
 use crate::{
     Result,
     codec::{RawAgent, RawBlock, RawCredit, RawEvent, RawParams, RawRun},
+    columns::{AGENTS, BLOCKS, CHECKPOINT, CREDITS, EVENTS, Kind, PARAMS, RUNS, Table, Value},
 };
 
 /// Which rows of a table to load.
@@ -16,59 +21,369 @@ pub(crate) enum Keys<'a, T> {
     Only(&'a [T]),
 }
 
-/// Column lists shared by both backends' statements (the derived tables' are in
-/// [`crate::columns`]).
-pub(crate) const EVENT_COLUMNS: &str = "chain_id, block_number, block_hash, block_timestamp, \
-     tx_hash, log_index, address, kind, run_id, agent_id, payload";
-pub(crate) const CREDIT_COLUMNS: &str = "chain_id, account, amount";
-pub(crate) const BLOCK_COLUMNS: &str = "chain_id, number, hash, parent_hash, timestamp";
+/// A list of keys to match a column against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum KeyList<'a> {
+    Int(&'a [i64]),
+    Text(&'a [String]),
+}
 
-/// One backend's statements, run inside the caller's transaction.
-pub(crate) trait Ops {
+impl<'a> From<&'a [i64]> for KeyList<'a> {
+    fn from(keys: &'a [i64]) -> Self {
+        Self::Int(keys)
+    }
+}
+
+impl<'a> From<&'a [String]> for KeyList<'a> {
+    fn from(keys: &'a [String]) -> Self {
+        Self::Text(keys)
+    }
+}
+
+/// A stored row that decodes from either backend's rows.
+pub(crate) trait Row:
+    for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin
+{
+}
+
+impl<T> Row for T where T: for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, SqliteRow> + Send + Unpin
+{}
+
+/// What differs between the backends' statements; everything else is shared.
+pub(crate) trait Dialect: sqlx::Database {
+    /// Postgres reads amounts and JSON back as text (`::text`); SQLite stores them as text.
+    const POSTGRES: bool;
+
+    /// Appended to a value bound for a column of `kind` (Postgres casts text to `NUMERIC` and
+    /// `JSONB`).
+    fn cast(kind: Kind) -> &'static str;
+
+    /// Bind one value (see [`runners`]).
+    fn push_value(qb: &mut QueryBuilder<Self>, value: Value);
+
+    /// `<column> IN <keys>`, the keys bound as one value (so the statement text does not depend
+    /// on how many there are).
+    fn push_in(qb: &mut QueryBuilder<Self>, column: &str, keys: KeyList<'_>) -> Result<()>;
+
+    /// How many rows of `columns` values one bulk statement may carry.
+    fn rows_per_statement(columns: usize) -> usize;
+
+    /// The rows of `INSERT INTO table (chain_id, columns…) <rows>`, at most
+    /// [`Dialect::rows_per_statement`] of them.
+    fn push_rows<R>(qb: &mut QueryBuilder<Self>, chain: i64, table: &Table<R>, rows: &[R]);
+
+    async fn fetch_all<R: Row>(
+        conn: &mut Self::Connection,
+        qb: &mut QueryBuilder<Self>,
+    ) -> Result<Vec<R>>;
+
+    async fn fetch_optional<R: Row>(
+        conn: &mut Self::Connection,
+        qb: &mut QueryBuilder<Self>,
+    ) -> Result<Option<R>>;
+
+    /// Run a statement; how many rows it changed.
+    async fn execute(conn: &mut Self::Connection, qb: &mut QueryBuilder<Self>) -> Result<u64>;
+}
+
+/// The binder and statement runners of a [`Dialect`] impl: the same text for both backends,
+/// compiled for each one's concrete types (a generic version would need the encode and executor
+/// bounds on every caller).
+macro_rules! runners {
+    () => {
+        fn push_value(qb: &mut sqlx::QueryBuilder<Self>, value: $crate::columns::Value) {
+            use $crate::columns::Value;
+            match value {
+                Value::Int(v) => qb.push_bind(v),
+                Value::Text(v) => qb.push_bind(v),
+                Value::Bool(v) => qb.push_bind(v),
+            };
+        }
+
+        async fn fetch_all<R: $crate::ops::Row>(
+            conn: &mut Self::Connection,
+            qb: &mut sqlx::QueryBuilder<Self>,
+        ) -> $crate::Result<Vec<R>> {
+            Ok(qb.build_query_as().fetch_all(conn).await?)
+        }
+
+        async fn fetch_optional<R: $crate::ops::Row>(
+            conn: &mut Self::Connection,
+            qb: &mut sqlx::QueryBuilder<Self>,
+        ) -> $crate::Result<Option<R>> {
+            Ok(qb.build_query_as().fetch_optional(conn).await?)
+        }
+
+        async fn execute(
+            conn: &mut Self::Connection,
+            qb: &mut sqlx::QueryBuilder<Self>,
+        ) -> $crate::Result<u64> {
+            Ok(qb.build().execute(conn).await?.rows_affected())
+        }
+    };
+}
+pub(crate) use runners;
+
+/// The write side's statements over an open transaction's connection.
+pub(crate) struct Ops<'c, DB: Dialect>(pub(crate) &'c mut DB::Connection);
+
+/// `SELECT <table's columns> FROM <from> WHERE chain_id = <chain>`.
+fn select<DB: Dialect, R>(table: &Table<R>, from: &str, chain: i64) -> QueryBuilder<DB> {
+    let mut qb = QueryBuilder::new(table.select_from(from, DB::POSTGRES));
+    DB::push_value(&mut qb, chain.into());
+    qb
+}
+
+/// `DELETE FROM <table> WHERE chain_id = <chain>`.
+fn delete<DB: Dialect>(table: &str, chain: i64) -> QueryBuilder<DB> {
+    let mut qb = QueryBuilder::new("DELETE FROM ");
+    qb.push(table).push(" WHERE chain_id = ");
+    DB::push_value(&mut qb, chain.into());
+    qb
+}
+
+impl<DB: Dialect> Ops<'_, DB> {
+    /// Insert `rows`, in as few statements as the backend allows, each ending in `conflict`;
+    /// return what the statements return (`returning`, if any).
+    async fn insert<R, Out: Row>(
+        &mut self,
+        chain: i64,
+        table: &Table<R>,
+        rows: &[R],
+        conflict: &str,
+        returning: Option<&str>,
+    ) -> Result<Vec<Out>> {
+        let mut out = Vec::new();
+        // `chain_id` is a column of every row too.
+        for chunk in rows.chunks(DB::rows_per_statement(table.columns.len() + 1)) {
+            let mut qb = QueryBuilder::new("INSERT INTO ");
+            qb.push(table.name).push(" (chain_id, ").push(table.names()).push(") ");
+            DB::push_rows(&mut qb, chain, table, chunk);
+            qb.push(conflict);
+            match returning {
+                Some(columns) => {
+                    qb.push(" RETURNING ").push(columns);
+                    out.extend(DB::fetch_all(self.0, &mut qb).await?);
+                }
+                None => {
+                    DB::execute(self.0, &mut qb).await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Insert or replace rows of `table`.
+    async fn upsert<R>(&mut self, chain: i64, table: &Table<R>, rows: &[R]) -> Result<()> {
+        self.insert::<R, (i64,)>(chain, table, rows, &table.on_conflict_update(), None).await?;
+        Ok(())
+    }
+
+    /// Rows of `table`: all of the chain's (by key), or only those whose key is in `keys`.
+    async fn load<R: Row>(
+        &mut self,
+        chain: i64,
+        table: &Table<R>,
+        keys: Option<KeyList<'_>>,
+    ) -> Result<Vec<R>> {
+        let mut qb = select::<DB, _>(table, table.name, chain);
+        match keys {
+            None => {
+                qb.push(" ORDER BY ").push(table.key.join(", "));
+            }
+            Some(keys) => {
+                qb.push(" AND ");
+                DB::push_in(&mut qb, table.key[0], keys)?;
+            }
+        }
+        DB::fetch_all(self.0, &mut qb).await
+    }
+
+    /// Delete the rows of `table` whose key is in `keys`.
+    async fn delete_keys<R>(
+        &mut self,
+        chain: i64,
+        table: &Table<R>,
+        keys: KeyList<'_>,
+    ) -> Result<()> {
+        let mut qb = delete::<DB>(table.name, chain);
+        qb.push(" AND ");
+        DB::push_in(&mut qb, table.key[0], keys)?;
+        DB::execute(self.0, &mut qb).await?;
+        Ok(())
+    }
+
+    /// Delete the rows of `table` whose `column` compares with `value` by `op`; how many.
+    async fn delete_where(
+        &mut self,
+        chain: i64,
+        table: &str,
+        column: &str,
+        op: &str,
+        value: i64,
+    ) -> Result<u64> {
+        let mut qb = delete::<DB>(table, chain);
+        qb.push(" AND ").push(column).push(op);
+        DB::push_value(&mut qb, value.into());
+        DB::execute(self.0, &mut qb).await
+    }
+
     /// Insert events that are not stored yet; return the `(tx_hash, log_index)` keys inserted.
-    async fn insert_events(
+    pub(crate) async fn insert_events(
         &mut self,
         chain: i64,
         events: &[RawEvent],
-    ) -> Result<Vec<(String, i64)>>;
+    ) -> Result<Vec<(String, i64)>> {
+        let conflict = EVENTS.on_conflict_ignore();
+        self.insert(chain, &EVENTS, events, &conflict, Some("tx_hash, log_index")).await
+    }
+
     /// Events above `number`, any order.
-    async fn events_above(&mut self, chain: i64, number: i64) -> Result<Vec<RawEvent>>;
+    pub(crate) async fn events_above(&mut self, chain: i64, number: i64) -> Result<Vec<RawEvent>> {
+        let mut qb = select::<DB, _>(&EVENTS, EVENTS.name, chain);
+        qb.push(" AND block_number > ");
+        DB::push_value(&mut qb, number.into());
+        DB::fetch_all(self.0, &mut qb).await
+    }
+
     /// Events of these runs or agents, or of these kinds, by `(block_number, log_index)`.
-    async fn events_for(
+    pub(crate) async fn events_for(
         &mut self,
         chain: i64,
         runs: &[i64],
         agents: &[i64],
         kinds: &[&str],
-    ) -> Result<Vec<RawEvent>>;
-    /// Every event of the chain, by `(block_number, log_index)`.
-    async fn all_events(&mut self, chain: i64) -> Result<Vec<RawEvent>>;
-    /// Delete events and blocks above `number`; return how many of each.
-    async fn delete_above(&mut self, chain: i64, number: i64) -> Result<(u64, u64)>;
+    ) -> Result<Vec<RawEvent>> {
+        let kinds: Vec<String> = kinds.iter().map(|&k| k.to_owned()).collect();
+        let mut qb = select::<DB, _>(&EVENTS, EVENTS.name, chain);
+        qb.push(" AND (");
+        DB::push_in(&mut qb, "run_id", runs.into())?;
+        qb.push(" OR ");
+        DB::push_in(&mut qb, "agent_id", agents.into())?;
+        qb.push(" OR ");
+        DB::push_in(&mut qb, "kind", kinds.as_slice().into())?;
+        qb.push(") ORDER BY block_number, log_index");
+        DB::fetch_all(self.0, &mut qb).await
+    }
 
-    async fn load_runs(&mut self, chain: i64, ids: Keys<'_, i64>) -> Result<Vec<RawRun>>;
-    async fn load_agents(&mut self, chain: i64, ids: Keys<'_, i64>) -> Result<Vec<RawAgent>>;
-    async fn load_params(&mut self, chain: i64) -> Result<Option<RawParams>>;
-    async fn load_credits(
+    /// Every event of the chain, by `(block_number, log_index)`.
+    pub(crate) async fn all_events(&mut self, chain: i64) -> Result<Vec<RawEvent>> {
+        let mut qb = select::<DB, _>(&EVENTS, EVENTS.name, chain);
+        qb.push(" ORDER BY block_number, log_index");
+        DB::fetch_all(self.0, &mut qb).await
+    }
+
+    /// Delete events and blocks above `number`; return how many of each.
+    pub(crate) async fn delete_above(&mut self, chain: i64, number: i64) -> Result<(u64, u64)> {
+        let events = self.delete_where(chain, EVENTS.name, "block_number", " > ", number).await?;
+        let blocks = self.delete_where(chain, BLOCKS.name, "number", " > ", number).await?;
+        Ok((events, blocks))
+    }
+
+    pub(crate) async fn load_runs(
+        &mut self,
+        chain: i64,
+        ids: Keys<'_, i64>,
+    ) -> Result<Vec<RawRun>> {
+        self.load(chain, &RUNS, ids.only().map(KeyList::from)).await
+    }
+
+    pub(crate) async fn load_agents(
+        &mut self,
+        chain: i64,
+        ids: Keys<'_, i64>,
+    ) -> Result<Vec<RawAgent>> {
+        self.load(chain, &AGENTS, ids.only().map(KeyList::from)).await
+    }
+
+    pub(crate) async fn load_credits(
         &mut self,
         chain: i64,
         accounts: Keys<'_, String>,
-    ) -> Result<Vec<RawCredit>>;
+    ) -> Result<Vec<RawCredit>> {
+        self.load(chain, &CREDITS, accounts.only().map(KeyList::from)).await
+    }
 
-    async fn upsert_runs(&mut self, chain: i64, rows: &[RawRun]) -> Result<()>;
-    async fn upsert_agents(&mut self, chain: i64, rows: &[RawAgent]) -> Result<()>;
+    pub(crate) async fn load_params(&mut self, chain: i64) -> Result<Option<RawParams>> {
+        let mut qb = select::<DB, _>(&PARAMS, PARAMS.name, chain);
+        DB::fetch_optional(self.0, &mut qb).await
+    }
+
+    pub(crate) async fn upsert_runs(&mut self, chain: i64, rows: &[RawRun]) -> Result<()> {
+        self.upsert(chain, &RUNS, rows).await
+    }
+
+    pub(crate) async fn upsert_agents(&mut self, chain: i64, rows: &[RawAgent]) -> Result<()> {
+        self.upsert(chain, &AGENTS, rows).await
+    }
+
+    pub(crate) async fn upsert_credits(&mut self, chain: i64, rows: &[RawCredit]) -> Result<()> {
+        self.upsert(chain, &CREDITS, rows).await
+    }
+
     /// Write the parameters, or delete them (`None`).
-    async fn set_params(&mut self, chain: i64, params: Option<&RawParams>) -> Result<()>;
-    async fn upsert_credits(&mut self, chain: i64, rows: &[RawCredit]) -> Result<()>;
-    async fn delete_runs(&mut self, chain: i64, ids: &[i64]) -> Result<()>;
-    async fn delete_agents(&mut self, chain: i64, ids: &[i64]) -> Result<()>;
-    async fn delete_credits(&mut self, chain: i64, accounts: &[String]) -> Result<()>;
+    pub(crate) async fn set_params(
+        &mut self,
+        chain: i64,
+        params: Option<&RawParams>,
+    ) -> Result<()> {
+        match params {
+            Some(p) => self.upsert(chain, &PARAMS, std::slice::from_ref(p)).await,
+            None => {
+                DB::execute(self.0, &mut delete::<DB>(PARAMS.name, chain)).await?;
+                Ok(())
+            }
+        }
+    }
 
-    async fn upsert_blocks(&mut self, chain: i64, blocks: &[RawBlock]) -> Result<()>;
+    pub(crate) async fn delete_runs(&mut self, chain: i64, ids: &[i64]) -> Result<()> {
+        self.delete_keys(chain, &RUNS, ids.into()).await
+    }
+
+    pub(crate) async fn delete_agents(&mut self, chain: i64, ids: &[i64]) -> Result<()> {
+        self.delete_keys(chain, &AGENTS, ids.into()).await
+    }
+
+    pub(crate) async fn delete_credits(&mut self, chain: i64, accounts: &[String]) -> Result<()> {
+        self.delete_keys(chain, &CREDITS, accounts.into()).await
+    }
+
+    pub(crate) async fn upsert_blocks(&mut self, chain: i64, blocks: &[RawBlock]) -> Result<()> {
+        self.upsert(chain, &BLOCKS, blocks).await
+    }
+
     /// Delete window blocks below `number`; return how many.
-    async fn prune_blocks(&mut self, chain: i64, below: i64) -> Result<u64>;
+    pub(crate) async fn prune_blocks(&mut self, chain: i64, below: i64) -> Result<u64> {
+        self.delete_where(chain, BLOCKS.name, "number", " < ", below).await
+    }
+
     /// The window, highest first.
-    async fn blocks(&mut self, chain: i64) -> Result<Vec<RawBlock>>;
-    async fn checkpoint(&mut self, chain: i64) -> Result<Option<RawBlock>>;
-    async fn set_checkpoint(&mut self, chain: i64, block: &RawBlock, now: i64) -> Result<()>;
+    pub(crate) async fn blocks(&mut self, chain: i64) -> Result<Vec<RawBlock>> {
+        let mut qb = select::<DB, _>(&BLOCKS, BLOCKS.name, chain);
+        qb.push(" ORDER BY number DESC");
+        DB::fetch_all(self.0, &mut qb).await
+    }
+
+    pub(crate) async fn checkpoint(&mut self, chain: i64) -> Result<Option<RawBlock>> {
+        let mut qb = select::<DB, _>(&BLOCKS, CHECKPOINT.name, chain);
+        DB::fetch_optional(self.0, &mut qb).await
+    }
+
+    pub(crate) async fn set_checkpoint(
+        &mut self,
+        chain: i64,
+        block: &RawBlock,
+        now: i64,
+    ) -> Result<()> {
+        self.upsert(chain, &CHECKPOINT, &[(block.clone(), now)]).await
+    }
+}
+
+impl<'a, T> Keys<'a, T> {
+    fn only(self) -> Option<&'a [T]> {
+        match self {
+            Self::All => None,
+            Self::Only(keys) => Some(keys),
+        }
+    }
 }

@@ -16,7 +16,7 @@ use sqlx::{QueryBuilder, pool::PoolConnection};
 use crate::{
     AgentRow, BlockRef, ChainParams, Result, RunRow,
     codec::{RawAgent, RawBlock, RawEvent, RawParams, RawRun, addr_text, amount_text, int, uint},
-    columns::{AGENTS, RUNS},
+    columns::{AGENTS, BLOCKS, EVENTS, PARAMS, RUNS},
     readpool::PgReadConn,
 };
 
@@ -114,15 +114,15 @@ impl RunView {
 }
 
 /// Backend-specific fragments; everything else in the statements is shared.
-struct Dialect {
+struct Fragments {
     /// Appended to a bound amount (Postgres compares `NUMERIC`, SQLite padded text).
     numeric: &'static str,
     /// The select list of a run joined with its agent's stake (`FROM RUN_FROM`).
     run_columns: &'static LazyLock<String>,
     run_count: &'static str,
     agent_select: &'static LazyLock<String>,
-    event_select: &'static str,
-    params_select: &'static str,
+    event_select: &'static LazyLock<String>,
+    params_select: &'static LazyLock<String>,
 }
 
 /// The run columns of [`crate::columns::RUNS`] plus the claiming agent's stake.
@@ -138,71 +138,62 @@ fn run_view_columns(postgres: bool) -> String {
     )
 }
 
-fn agent_select(postgres: bool) -> String {
-    format!("SELECT {} FROM agents WHERE chain_id = ", AGENTS.select_list(postgres))
-}
-
 static PG_RUN_COLUMNS: LazyLock<String> = LazyLock::new(|| run_view_columns(true));
 static SQLITE_RUN_COLUMNS: LazyLock<String> = LazyLock::new(|| run_view_columns(false));
-static PG_AGENT_SELECT: LazyLock<String> = LazyLock::new(|| agent_select(true));
-static SQLITE_AGENT_SELECT: LazyLock<String> = LazyLock::new(|| agent_select(false));
+static PG_AGENT_SELECT: LazyLock<String> = LazyLock::new(|| AGENTS.select_from("agents", true));
+static SQLITE_AGENT_SELECT: LazyLock<String> =
+    LazyLock::new(|| AGENTS.select_from("agents", false));
+static PG_EVENT_SELECT: LazyLock<String> = LazyLock::new(|| EVENTS.select_from("events", true));
+static SQLITE_EVENT_SELECT: LazyLock<String> =
+    LazyLock::new(|| EVENTS.select_from("events", false));
+static PG_PARAMS_SELECT: LazyLock<String> =
+    LazyLock::new(|| PARAMS.select_from("chain_params", true));
+static SQLITE_PARAMS_SELECT: LazyLock<String> =
+    LazyLock::new(|| PARAMS.select_from("chain_params", false));
+/// Block columns have no casts, so one text serves both backends.
+static HEAD_SELECT: LazyLock<String> = LazyLock::new(|| BLOCKS.select_from("checkpoint", false));
 
-const PG: Dialect = Dialect {
+const PG: Fragments = Fragments {
     numeric: "::numeric",
     run_columns: &PG_RUN_COLUMNS,
     run_count: "SELECT COUNT(*) FROM runs r WHERE r.chain_id = ",
     agent_select: &PG_AGENT_SELECT,
-    event_select: "SELECT block_number, block_hash, block_timestamp, tx_hash, log_index, address, \
-         kind, run_id, agent_id, payload::text AS payload FROM events WHERE chain_id = ",
-    params_select: "SELECT fee_bps, claim_timeout, review_period, min_stake::text AS min_stake, \
-         unstake_cooldown, strikes_to_ban, established_completions, established_age, treasury, \
-         paused, terms_version, dispute_window, ruling_period, arbitrator, staking_paused \
-         FROM chain_params WHERE chain_id = ",
+    event_select: &PG_EVENT_SELECT,
+    params_select: &PG_PARAMS_SELECT,
 };
 
-const SQLITE: Dialect = Dialect {
+const SQLITE: Fragments = Fragments {
     numeric: "",
     run_columns: &SQLITE_RUN_COLUMNS,
     run_count: "SELECT COUNT(*) FROM runs r WHERE r.chain_id = ",
     agent_select: &SQLITE_AGENT_SELECT,
-    event_select: "SELECT block_number, block_hash, block_timestamp, tx_hash, log_index, address, \
-         kind, run_id, agent_id, payload FROM events WHERE chain_id = ",
-    params_select: "SELECT fee_bps, claim_timeout, review_period, min_stake, unstake_cooldown, \
-         strikes_to_ban, established_completions, established_age, treasury, paused, \
-         terms_version, dispute_window, ruling_period, arbitrator, staking_paused \
-         FROM chain_params WHERE chain_id = ",
+    event_select: &SQLITE_EVENT_SELECT,
+    params_select: &SQLITE_PARAMS_SELECT,
 };
 
-/// The tables behind [`Dialect::run_columns`], up to the chain id to bind.
+/// The tables behind [`Fragments::run_columns`], up to the chain id to bind.
 const RUN_FROM: &str = " FROM runs r \
      LEFT JOIN agents a ON a.chain_id = r.chain_id AND a.agent_id = r.agent_id \
      WHERE r.chain_id = ";
 
-/// The checkpoint's columns, each with the alias it gets in [`push_run_select`].
-const HEAD_COLUMNS: [(&str, &str); 4] = [
-    ("number", "head_number"),
-    ("hash", "head_hash"),
-    ("parent_hash", "head_parent_hash"),
-    ("timestamp", "head_timestamp"),
-];
-
 /// `SELECT <indexed head>, <run columns> FROM runs … WHERE r.chain_id = $chain`: the head comes
 /// from uncorrelated subqueries, which both backends evaluate once per statement, so the rows and
 /// the block they are reported at are read in one snapshot and one round trip.
-fn push_run_select<DB>(qb: &mut QueryBuilder<DB>, d: &Dialect, chain: i64)
+fn push_run_select<DB>(qb: &mut QueryBuilder<DB>, d: &Fragments, chain: i64)
 where
     DB: sqlx::Database,
     i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    for (column, alias) in HEAD_COLUMNS {
-        qb.push("(SELECT ").push(column).push(" FROM checkpoint WHERE chain_id = ");
-        qb.push_bind(chain).push(") AS ").push(alias).push(", ");
+    // The checkpoint's columns, each as `head_<column>` ([`RawRunAtHead`]).
+    for column in BLOCKS.columns {
+        qb.push("(SELECT ").push(column.name).push(" FROM checkpoint WHERE chain_id = ");
+        qb.push_bind(chain).push(") AS head_").push(column.name).push(", ");
     }
     qb.push(d.run_columns.as_str()).push(RUN_FROM).push_bind(chain);
 }
 
 /// Run `$body` once per backend with `$conn` the reader's connection, `$db` the sqlx database
-/// type and `$d` the [`Dialect`]: the statements are written once and compiled for both.
+/// type and `$d` the [`Fragments`]: the statements are written once and compiled for both.
 macro_rules! on_backend {
     ($reader:expr, |$conn:ident, $db:ident, $d:ident| $body:expr) => {{
         match &mut $reader.conn {
@@ -286,7 +277,7 @@ impl RawRunView {
 }
 
 /// Append the filter's predicates (after `WHERE r.chain_id = ?`).
-fn push_filter<DB>(qb: &mut QueryBuilder<DB>, d: &Dialect, filter: &RunFilter) -> Result<()>
+fn push_filter<DB>(qb: &mut QueryBuilder<DB>, d: &Fragments, filter: &RunFilter) -> Result<()>
 where
     DB: sqlx::Database,
     String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -319,7 +310,7 @@ fn sort_column(sort: RunSort) -> &'static str {
 }
 
 /// Append the keyset predicate, ORDER BY, LIMIT and OFFSET.
-fn push_page<DB>(qb: &mut QueryBuilder<DB>, d: &Dialect, query: &RunQuery) -> Result<()>
+fn push_page<DB>(qb: &mut QueryBuilder<DB>, d: &Fragments, query: &RunQuery) -> Result<()>
 where
     DB: sqlx::Database,
     String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -405,9 +396,7 @@ impl Reader {
     pub async fn indexed_head(&mut self, chain_id: u64) -> Result<Option<BlockRef>> {
         let chain = int("chain_id", chain_id)?;
         let raw: Option<RawBlock> = on_backend!(self, |conn, Db, _d| {
-            let mut qb = QueryBuilder::<Db>::new(
-                "SELECT number, hash, parent_hash, timestamp FROM checkpoint WHERE chain_id = ",
-            );
+            let mut qb = QueryBuilder::<Db>::new(HEAD_SELECT.as_str());
             qb.push_bind(chain);
             qb.build_query_as::<RawBlock>().fetch_optional(conn).await?
         });
@@ -418,7 +407,7 @@ impl Reader {
     pub async fn chain_params(&mut self, chain_id: u64) -> Result<Option<ChainParams>> {
         let chain = int("chain_id", chain_id)?;
         let raw: Option<RawParams> = on_backend!(self, |conn, Db, d| {
-            let mut qb = QueryBuilder::<Db>::new(d.params_select);
+            let mut qb = QueryBuilder::<Db>::new(d.params_select.as_str());
             qb.push_bind(chain);
             qb.build_query_as::<RawParams>().fetch_optional(conn).await?
         });
@@ -486,7 +475,7 @@ impl Reader {
         let chain = int("chain_id", chain_id)?;
         let id = int("events.run_id", run_id.get())?;
         let raw: Vec<RawEvent> = on_backend!(self, |conn, Db, d| {
-            let mut qb = QueryBuilder::<Db>::new(d.event_select);
+            let mut qb = QueryBuilder::<Db>::new(d.event_select.as_str());
             qb.push_bind(chain)
                 .push(" AND run_id = ")
                 .push_bind(id)
@@ -507,7 +496,7 @@ impl Reader {
         let chain = int("chain_id", chain_id)?;
         let id = int("events.agent_id", agent_id.get())?;
         let raw: Vec<RawEvent> = on_backend!(self, |conn, Db, d| {
-            let mut qb = QueryBuilder::<Db>::new(d.event_select);
+            let mut qb = QueryBuilder::<Db>::new(d.event_select.as_str());
             qb.push_bind(chain)
                 .push(" AND agent_id = ")
                 .push_bind(id)

@@ -11,7 +11,7 @@ use std::{
 
 use runs_primitives::{Address, AgentId, ChainEvent, RunId};
 use sqlx::{
-    PgPool, SqlitePool,
+    PgPool, Postgres, Sqlite, SqlitePool,
     postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
@@ -22,12 +22,10 @@ use crate::{
     RollbackStats, RunRow, Snapshot, WriterLock,
     codec::{RawAgent, RawBlock, RawCredit, RawEvent, RawParams, RawRun, addr_text, int},
     lock,
-    ops::{Keys, Ops},
-    pg::PgOps,
+    ops::{Dialect, Keys, Ops},
     read::Reader,
     readpool::{PING_IF_IDLE_FOR, PgReadPool},
     reduce::{PARAM_KINDS, apply_agent, apply_credit, apply_params, apply_run, credit_account},
-    sqlite::SqliteOps,
 };
 
 /// The SQLite file used when no database URL is given, relative to the working directory.
@@ -88,7 +86,7 @@ macro_rules! in_transaction {
             Inner::Postgres { pool, .. } => {
                 let mut tx = pool.begin().await?;
                 let out = {
-                    let mut $ops = PgOps(&mut *tx);
+                    let mut $ops = Ops::<Postgres>(&mut *tx);
                     $body.await?
                 };
                 tx.commit().await?;
@@ -99,7 +97,7 @@ macro_rules! in_transaction {
                 // writes never fails to upgrade its lock halfway.
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let out = {
-                    let mut $ops = SqliteOps(&mut *tx);
+                    let mut $ops = Ops::<Sqlite>(&mut *tx);
                     $body.await?
                 };
                 tx.commit().await?;
@@ -213,7 +211,8 @@ impl Store {
         }
     }
 
-    /// The Postgres pool, for read queries (the API).
+    /// The Postgres pool, for tests that inspect the database directly.
+    #[cfg(feature = "test-utils")]
     pub fn pg_pool(&self) -> Option<&PgPool> {
         match &self.inner {
             Inner::Postgres { pool, .. } => Some(pool),
@@ -229,7 +228,8 @@ impl Store {
         }
     }
 
-    /// The SQLite pool, for read queries (the API).
+    /// The SQLite pool, for tests that inspect the database directly.
+    #[cfg(feature = "test-utils")]
     pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
         match &self.inner {
             Inner::Sqlite { pool, .. } => Some(pool),
@@ -367,8 +367,8 @@ fn now_unix() -> i64 {
     i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
-async fn load_everything<O: Ops>(
-    ops: &mut O,
+async fn load_everything<DB: Dialect>(
+    ops: &mut Ops<'_, DB>,
     chain: i64,
 ) -> Result<(Vec<RawEvent>, Vec<RawRun>, Vec<RawAgent>, Option<RawParams>, Vec<RawCredit>)> {
     Ok((
@@ -409,6 +409,19 @@ impl Fold {
         self.params = apply_params(self.params.take(), ev);
     }
 
+    /// Track (not yet loaded) every row `ev` is about.
+    fn track(&mut self, ev: &ChainEvent) {
+        if let Some(id) = ev.event.run_id() {
+            self.runs.insert(id, None);
+        }
+        if let Some(id) = ev.event.agent_id() {
+            self.agents.insert(id, None);
+        }
+        if let Some(account) = credit_account(&ev.event) {
+            self.credits.insert(account, None);
+        }
+    }
+
     fn run_keys(&self) -> Result<Vec<i64>> {
         self.runs.keys().map(|id| int("runs.run_id", id.get())).collect()
     }
@@ -434,8 +447,8 @@ impl Fold {
     }
 }
 
-async fn commit_range<O: Ops>(
-    ops: &mut O,
+async fn commit_range<DB: Dialect>(
+    ops: &mut Ops<'_, DB>,
     chain: i64,
     commit: &RangeCommit,
 ) -> Result<CommitStats> {
@@ -462,15 +475,7 @@ async fn commit_range<O: Ops>(
     if !fresh.is_empty() {
         let mut fold = Fold::default();
         for ev in &fresh {
-            if let Some(id) = ev.event.run_id() {
-                fold.runs.insert(id, None);
-            }
-            if let Some(id) = ev.event.agent_id() {
-                fold.agents.insert(id, None);
-            }
-            if let Some(account) = credit_account(&ev.event) {
-                fold.credits.insert(account, None);
-            }
+            fold.track(ev);
         }
         for raw in ops.load_runs(chain, Keys::Only(&fold.run_keys()?)).await? {
             let row = raw.decode()?;
@@ -529,8 +534,8 @@ async fn commit_range<O: Ops>(
     Ok(stats)
 }
 
-async fn rollback_to<O: Ops>(
-    ops: &mut O,
+async fn rollback_to<DB: Dialect>(
+    ops: &mut Ops<'_, DB>,
     chain: i64,
     ancestor: &BlockRef,
 ) -> Result<RollbackStats> {
@@ -539,16 +544,7 @@ async fn rollback_to<O: Ops>(
 
     let mut fold = Fold::default();
     for raw in &removed {
-        let ev = raw.decode()?;
-        if let Some(id) = ev.event.run_id() {
-            fold.runs.insert(id, None);
-        }
-        if let Some(id) = ev.event.agent_id() {
-            fold.agents.insert(id, None);
-        }
-        if let Some(account) = credit_account(&ev.event) {
-            fold.credits.insert(account, None);
-        }
+        fold.track(&raw.decode()?);
     }
     let (events_deleted, blocks_deleted) = ops.delete_above(chain, ancestor_raw.number).await?;
 

@@ -15,14 +15,15 @@ use std::{
 use alloy::{primitives::B256, providers::DynProvider, rpc::types::Log};
 use runs_db::{BlockRef, RangeCommit, Store, WriterLock};
 use runs_primitives::DeploymentManifest;
-use tracing::{debug, info, warn};
+use tokio::sync::watch;
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::{
     Error, Result,
     decode::{Contracts, DecodeError, decode_log},
     range::{RangeSizer, is_range_too_large},
     reorg::{extends, find_common_ancestor},
-    retry::{Backoff, retrying},
+    retry::{Backoff, Retry, retry},
     rpc::{Rpc, RpcError},
 };
 
@@ -50,9 +51,6 @@ pub struct IndexerConfig {
     pub backoff: Backoff,
     /// Concurrent header requests.
     pub header_concurrency: usize,
-    /// Draw a progress bar on stderr during the backfill (the CLI sets it when stderr is a
-    /// terminal; otherwise each range is logged).
-    pub progress: bool,
 }
 
 impl Default for IndexerConfig {
@@ -67,7 +65,6 @@ impl Default for IndexerConfig {
             request_timeout: Duration::from_secs(30),
             backoff: Backoff::default(),
             header_concurrency: 8,
-            progress: false,
         }
     }
 }
@@ -83,10 +80,32 @@ pub struct Indexer {
     config: IndexerConfig,
     sizer: RangeSizer,
     /// Consecutive failed `eth_getLogs` calls that were not "too large" errors.
-    log_failures: u32,
+    log_retry: Retry,
     /// The next range, read while the previous one committed (deep in a backfill).
     read_ahead: Option<ReadAhead>,
-    progress: Option<Progress>,
+    /// What [`Indexer::progress`] reports.
+    progress: watch::Sender<Progress>,
+    /// The first block of the backfill under way, if any.
+    backfill_from: Option<u64>,
+}
+
+/// How far the indexer is, as [`Indexer::progress`] reports it after every committed range and
+/// once at the head.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// The first block of the backfill under way (`indexed` once at the head).
+    pub from: u64,
+    /// The last committed block.
+    pub indexed: u64,
+    /// The block the indexer is heading for: the node's head, less the confirmations.
+    pub head: u64,
+}
+
+impl Progress {
+    /// Whether the indexer is still behind the head.
+    pub const fn backfilling(&self) -> bool {
+        self.indexed < self.head
+    }
 }
 
 /// What one iteration did.
@@ -120,11 +139,18 @@ impl Indexer {
             },
             start_block: manifest.start_block(),
             sizer: RangeSizer::new(config.start_range, config.min_range, config.max_range),
+            log_retry: Retry::new("eth_getLogs", config.backoff),
             config,
-            log_failures: 0,
             read_ahead: None,
-            progress: None,
+            progress: watch::channel(Progress::default()).0,
+            backfill_from: None,
         }
+    }
+
+    /// The indexer's progress, for a caller that shows it (the CLI's progress bar). While anyone
+    /// watches, the backfill's ranges are not logged one by one.
+    pub fn progress(&self) -> watch::Receiver<Progress> {
+        self.progress.subscribe()
     }
 
     /// Index until `shutdown` completes (returns `Ok`) or a fatal error (a reorg deeper than the
@@ -177,19 +203,19 @@ impl Indexer {
     async fn acquire_lock(&self) -> WriterLock {
         let (store, chain_id) = (&self.store, self.chain_id);
         if let Some(lock) =
-            retrying!("try_lock_writer", self.config.backoff, store.try_lock_writer(chain_id))
+            retry("try_lock_writer", self.config.backoff, || store.try_lock_writer(chain_id)).await
         {
             info!(target: TARGET, chain_id, "holding the writer lock");
             return lock;
         }
         info!(target: TARGET, chain_id, "waiting for the writer lock (another indexer is writing)");
-        let lock = retrying!("lock_writer", self.config.backoff, store.lock_writer(chain_id));
+        let lock = retry("lock_writer", self.config.backoff, || store.lock_writer(chain_id)).await;
         info!(target: TARGET, chain_id, "took over the writer lock");
         lock
     }
 
     async fn checkpoint(&self) -> Option<BlockRef> {
-        retrying!("read checkpoint", self.config.backoff, self.store.checkpoint(self.chain_id))
+        retry("read checkpoint", self.config.backoff, || self.store.checkpoint(self.chain_id)).await
     }
 
     async fn step(&mut self) -> Result<Step> {
@@ -199,7 +225,9 @@ impl Indexer {
 
         let Some((from, to)) = self.sizer.next_range(next, head) else {
             self.read_ahead = None;
-            self.finish_progress();
+            self.backfill_from = None;
+            let indexed = checkpoint.map_or(head, |c| c.number);
+            self.report(Progress { from: indexed, indexed, head });
             // At the head: make sure what we indexed last is still canonical, since a reorg to a
             // chain of the same height shows no new block to check a parent hash against.
             if let Some(checkpoint) = checkpoint
@@ -241,7 +269,7 @@ impl Indexer {
                     }
                     Fetch::LogsFailed(err) => return Ok(self.logs_failed(from, to, &err)),
                     Fetch::Inconsistent(why) => {
-                        self.log_failures = 0;
+                        self.log_retry.succeeded();
                         // The chain moved under us between requests; the next iteration sees the
                         // new chain.
                         warn!(target: TARGET, from, to, why, "chain changed while fetching the range; retrying it");
@@ -253,7 +281,7 @@ impl Indexer {
                 }
             }
         };
-        self.log_failures = 0;
+        self.log_retry.succeeded();
         self.sizer.grow();
 
         // Deep in the backfill, read the next range while this one commits: the node and the
@@ -295,30 +323,21 @@ impl Indexer {
                 return Step::Again;
             }
         }
-        self.log_failures = self.log_failures.saturating_add(1);
-        let delay = self.config.backoff.delay(self.log_failures);
-        warn!(target: TARGET, from, to, failures = self.log_failures, retry_in_ms = delay.as_millis() as u64, err = %message, "eth_getLogs failed; retrying");
-        Step::Wait(delay)
+        let _range = info_span!(target: TARGET, "range", from, to).entered();
+        Step::Wait(self.log_retry.failed(&message))
     }
 
     async fn commit(&mut self, from: u64, to: u64, head: u64, commit: &RangeCommit) -> Result<()> {
         let started = Instant::now();
-        let mut failures = 0u32;
-        let stats = loop {
-            match self.store.commit_range(self.chain_id, commit).await {
-                Ok(stats) => break stats,
-                Err(err) if transient(&err) => {
-                    failures += 1;
-                    let delay = self.config.backoff.delay(failures);
-                    warn!(target: TARGET, from, to, failures, retry_in_ms = delay.as_millis() as u64, %err, "commit failed (rolled back); retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(err) => return Err(err.into()),
-            }
-        };
-        if self.config.progress && to < head {
-            self.progress.get_or_insert_with(|| Progress::new(from, head)).update(to, head);
-        } else {
+        let (store, chain_id) = (&self.store, self.chain_id);
+        let stats = Retry::new("commit (rolled back)", self.config.backoff)
+            .run(transient, || store.commit_range(chain_id, commit))
+            .instrument(info_span!(target: TARGET, "range", from, to))
+            .await?;
+        let backfill_from = *self.backfill_from.get_or_insert(from);
+        self.report(Progress { from: backfill_from, indexed: to, head });
+        // A watcher shows the backfill; logging each range too would only scroll past it.
+        if to >= head || self.progress.receiver_count() == 0 {
             info!(
                 target: TARGET,
                 chain_id = self.chain_id,
@@ -339,7 +358,8 @@ impl Indexer {
     async fn roll_back(&mut self, checkpoint: &BlockRef) -> Result<()> {
         let (store, chain_id) = (&self.store, self.chain_id);
         let stored =
-            retrying!("read recent blocks", self.config.backoff, store.recent_blocks(chain_id));
+            retry("read recent blocks", self.config.backoff, || store.recent_blocks(chain_id))
+                .await;
         let node: HashMap<u64, B256> = self
             .rpc
             .headers(stored.iter().map(|b| b.number))
@@ -354,19 +374,9 @@ impl Indexer {
                 oldest: stored.iter().map(|b| b.number).min().unwrap_or(checkpoint.number),
             });
         };
-        let mut failures = 0u32;
-        let stats = loop {
-            match store.rollback_to(chain_id, &ancestor).await {
-                Ok(stats) => break stats,
-                Err(err) if transient(&err) => {
-                    failures += 1;
-                    let delay = self.config.backoff.delay(failures);
-                    warn!(target: TARGET, %err, retry_in_ms = delay.as_millis() as u64, "rollback failed (rolled back); retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(err) => return Err(err.into()),
-            }
-        };
+        let stats = Retry::new("rollback (rolled back)", self.config.backoff)
+            .run(transient, || store.rollback_to(chain_id, &ancestor))
+            .await?;
         warn!(
             target: TARGET,
             chain_id,
@@ -380,10 +390,13 @@ impl Indexer {
         Ok(())
     }
 
-    fn finish_progress(&mut self) {
-        if let Some(progress) = self.progress.take() {
-            progress.finish();
-        }
+    /// Tell the watchers, if anything changed.
+    fn report(&self, progress: Progress) {
+        self.progress.send_if_modified(|current| {
+            let changed = *current != progress;
+            *current = progress;
+            changed
+        });
     }
 }
 
@@ -521,43 +534,19 @@ fn consistent(
     Ok(())
 }
 
-/// The backfill progress bar (stderr).
-#[derive(Debug)]
-struct Progress {
-    bar: indicatif::ProgressBar,
-}
-
-impl Progress {
-    fn new(from: u64, head: u64) -> Self {
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(head.saturating_sub(from)),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} backfill [{bar:40}] {pos}/{len} blocks ({per_sec}, eta {eta}) {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        Self { bar }
-    }
-
-    fn update(&self, to: u64, head: u64) {
-        let start = head.saturating_sub(self.bar.length().unwrap_or_default());
-        self.bar.set_position(to.saturating_sub(start));
-    }
-
-    fn finish(self) {
-        self.bar.finish_and_clear();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use alloy::primitives::{LogData, b256};
 
     use super::*;
+
+    /// The indexer runs on multi-threaded runtimes (`tokio::spawn`), so its future must be `Send`.
+    #[allow(dead_code)]
+    fn runs_are_send(a: Indexer, b: Indexer) {
+        fn send<T: Send>(_: T) {}
+        send(a.run(std::future::pending()));
+        send(b.run_until(1));
+    }
 
     fn block(number: u64, fork: u8) -> BlockRef {
         let hash = |n: u64, f: u8| {

@@ -1,5 +1,7 @@
-//! Retrying with exponential backoff: transient RPC and database failures are retried until they
-//! pass (the indexer never exits on one); the caller stops it by dropping the future.
+//! The indexer's one retry policy: exponential backoff between attempts, each failure logged as a
+//! warning and the recovery as info. RPC reads and most store reads are retried until they pass
+//! (the indexer never exits on one; the caller stops it by dropping the future); store writes are
+//! retried while their error is transient.
 
 use std::{fmt::Display, future::Future, time::Duration};
 
@@ -26,65 +28,82 @@ impl Backoff {
     }
 }
 
-/// Runs `op` until it succeeds, sleeping by `backoff` between failures and logging each one as a
-/// warning (`what` names the operation in the log).
-pub async fn retry<T, E, F, Fut>(what: &'static str, backoff: Backoff, mut op: F) -> T
+/// The consecutive failures of one operation (`what`, named in the log) under a [`Backoff`]:
+/// the one place that counts failures, picks the delay and logs. [`Retry::run`] drives a whole
+/// retry loop; [`Retry::failed`] / [`Retry::succeeded`] serve a caller that waits elsewhere (the
+/// indexer's `eth_getLogs`, whose failure ends a step).
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    what: &'static str,
+    backoff: Backoff,
+    failures: u32,
+}
+
+impl Retry {
+    /// No failures yet.
+    pub const fn new(what: &'static str, backoff: Backoff) -> Self {
+        Self { what, backoff, failures: 0 }
+    }
+
+    /// Record a failure and log it; the delay before the next attempt.
+    pub fn failed(&mut self, err: &dyn Display) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        let delay = self.backoff.delay(self.failures);
+        tracing::warn!(
+            target: "runs::indexer",
+            what = self.what,
+            failures = self.failures,
+            retry_in_ms = delay.as_millis() as u64,
+            %err,
+            "failed; retrying"
+        );
+        delay
+    }
+
+    /// Record a success (logged when it ends a run of failures).
+    pub fn succeeded(&mut self) {
+        if self.failures > 0 {
+            tracing::info!(target: "runs::indexer", what = self.what, failures = self.failures, "recovered");
+        }
+        self.failures = 0;
+    }
+
+    /// Run `op` until it succeeds or fails with an error that `transient` rejects (returned),
+    /// sleeping by the backoff between attempts.
+    pub async fn run<T, E, F, Fut>(
+        mut self,
+        transient: impl Fn(&E) -> bool,
+        mut op: F,
+    ) -> Result<T, E>
+    where
+        E: Display,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        loop {
+            match op().await {
+                Ok(value) => {
+                    self.succeeded();
+                    return Ok(value);
+                }
+                Err(err) if transient(&err) => tokio::time::sleep(self.failed(&err)).await,
+                Err(err) => return Err(err),
+            }
+        }
+    }
+}
+
+/// Runs `op` until it succeeds, every error being transient ([`Retry::run`]).
+pub async fn retry<T, E, F, Fut>(what: &'static str, backoff: Backoff, op: F) -> T
 where
     E: Display,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let mut failures = 0u32;
-    loop {
-        match op().await {
-            Ok(value) => {
-                recovered(what, failures);
-                return value;
-            }
-            Err(err) => failed(what, &mut failures, &err.to_string(), backoff).await,
-        }
+    match Retry::new(what, backoff).run(|_| true, op).await {
+        Ok(value) => value,
+        Err(_) => unreachable!("every error is retried"),
     }
-}
-
-/// [`retry`] for a call expression, re-evaluated on each attempt. A macro rather than a closure
-/// because futures that borrow from the caller (`&self`) inside a closure are not provably `Send`
-/// to today's compiler, and the indexer must run on a multi-threaded runtime.
-macro_rules! retrying {
-    ($what:expr, $backoff:expr, $call:expr) => {{
-        let mut failures = 0u32;
-        loop {
-            match $call.await {
-                Ok(value) => {
-                    $crate::retry::recovered($what, failures);
-                    break value;
-                }
-                Err(err) => {
-                    $crate::retry::failed($what, &mut failures, &err.to_string(), $backoff).await
-                }
-            }
-        }
-    }};
-}
-pub(crate) use retrying;
-
-pub(crate) fn recovered(what: &'static str, failures: u32) {
-    if failures > 0 {
-        tracing::info!(target: "runs::indexer", what, failures, "recovered");
-    }
-}
-
-pub(crate) async fn failed(what: &'static str, failures: &mut u32, err: &str, backoff: Backoff) {
-    *failures = failures.saturating_add(1);
-    let delay = backoff.delay(*failures);
-    tracing::warn!(
-        target: "runs::indexer",
-        what,
-        failures = *failures,
-        retry_in_ms = delay.as_millis() as u64,
-        %err,
-        "failed; retrying"
-    );
-    tokio::time::sleep(delay).await;
 }
 
 #[cfg(test)]
@@ -115,5 +134,34 @@ mod tests {
         .await;
         assert_eq!(value, 4);
         assert_eq!(calls.load(Ordering::SeqCst), 5);
+    }
+
+    #[tokio::test]
+    async fn stops_at_an_error_that_is_not_transient() {
+        let calls = AtomicU32::new(0);
+        let backoff = Backoff { initial: Duration::from_millis(1), max: Duration::from_millis(4) };
+        let result: Result<u32, &str> = Retry::new("test", backoff)
+            .run(
+                |err| *err == "transient",
+                || async {
+                    match calls.fetch_add(1, Ordering::SeqCst) {
+                        0 => Err("transient"),
+                        _ => Err("fatal"),
+                    }
+                },
+            )
+            .await;
+        assert_eq!(result, Err("fatal"));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn failures_count_until_a_success() {
+        let backoff = Backoff { initial: Duration::from_millis(10), max: Duration::from_secs(1) };
+        let mut retry = Retry::new("test", backoff);
+        assert_eq!(retry.failed(&"x"), Duration::from_millis(10));
+        assert_eq!(retry.failed(&"x"), Duration::from_millis(20));
+        retry.succeeded();
+        assert_eq!(retry.failed(&"x"), Duration::from_millis(10));
     }
 }

@@ -22,7 +22,7 @@ use runs_db::BlockRef;
 
 use crate::{
     range::is_range_too_large,
-    retry::{Backoff, retrying},
+    retry::{Backoff, retry},
 };
 
 /// A read-only provider over HTTP for the indexer: alloy's [`RetryBackoffLayer`] retries rate
@@ -93,19 +93,19 @@ impl Rpc {
 
     /// The node's latest block number, retried until it answers.
     pub(crate) async fn head(&self) -> u64 {
-        retrying!("eth_blockNumber", self.backoff, self.timed(self.provider.get_block_number()))
+        retry("eth_blockNumber", self.backoff, || self.timed(self.provider.get_block_number()))
+            .await
     }
 
     /// The header of block `number`, or `None` when the node does not have it (yet); retried until
     /// the node answers.
     pub(crate) async fn header(&self, number: u64) -> Option<BlockRef> {
-        let block = retrying!(
-            "eth_getBlockByNumber",
-            self.backoff,
+        let block = retry("eth_getBlockByNumber", self.backoff, || {
             self.timed(
-                self.provider.get_block_by_number(BlockNumberOrTag::Number(number)).into_future()
+                self.provider.get_block_by_number(BlockNumberOrTag::Number(number)).into_future(),
             )
-        )?;
+        })
+        .await?;
         let header = &block.header;
         Some(BlockRef {
             number: header.number,

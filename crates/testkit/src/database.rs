@@ -1,5 +1,6 @@
-//! A throwaway database per test: a fresh Postgres database on the local server (dropped
-//! afterwards, even when the test panics) or an SQLite file in a temporary directory.
+//! A throwaway database per test (or benchmark round): a fresh Postgres database on the local
+//! server or another one (dropped afterwards, even when the test panics) or an SQLite file in a
+//! temporary directory.
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
@@ -20,16 +21,32 @@ pub struct TestDatabase {
 
 #[derive(Debug)]
 enum Kind {
-    Postgres { name: String },
+    Postgres { admin_url: String, name: String },
     Sqlite { _dir: tempfile::TempDir },
 }
 
 impl TestDatabase {
-    /// A fresh Postgres database named `<prefix>_<pid>_<n>_<nanos>`.
+    /// A fresh Postgres database named `<prefix>_<pid>_<n>_<nanos>` on the local server.
     ///
     /// # Panics
     /// When no Postgres answers at [`PG_ADMIN_URL`] or the database cannot be created.
     pub async fn postgres(prefix: &str) -> Self {
+        Self::postgres_on(PG_ADMIN_URL, prefix)
+            .await
+            .expect("Postgres on 127.0.0.1:5432 (user postgres, database test)")
+    }
+
+    /// A fresh Postgres database named `<prefix>_<pid>_<n>_<nanos>` on the server of
+    /// `admin_url`, a database to connect to for creating (and later dropping) it; the new
+    /// database's URL is `admin_url` with the database name replaced.
+    ///
+    /// # Errors
+    /// When `admin_url` names no database, or its server does not answer or refuses to create
+    /// the database.
+    ///
+    /// # Panics
+    /// When `prefix` is not lowercase letters, digits and underscores.
+    pub async fn postgres_on(admin_url: &str, prefix: &str) -> Result<Self, sqlx::Error> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         assert!(
             prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
@@ -41,17 +58,19 @@ impl TestDatabase {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let mut admin = PgConnection::connect(PG_ADMIN_URL)
-            .await
-            .expect("Postgres on 127.0.0.1:5432 (user postgres, database test)");
+        let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
+        let Some((server, _)) = base.rsplit_once('/') else {
+            return Err(sqlx::Error::Configuration(format!("no database in {admin_url}").into()));
+        };
+        let url = match query {
+            "" => format!("{server}/{name}"),
+            query => format!("{server}/{name}?{query}"),
+        };
+        let mut admin = PgConnection::connect(admin_url).await?;
         // Identifiers cannot be bound; `name` is checked or generated above.
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .expect("create the test database");
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
         admin.close().await.ok();
-        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        Self { url, kind: Kind::Postgres { name } }
+        Ok(Self { url, kind: Kind::Postgres { admin_url: admin_url.to_owned(), name } })
     }
 
     /// A fresh SQLite file (`runs.db`) in its own temporary directory.
@@ -72,8 +91,8 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Kind::Postgres { name } = &self.kind else { return };
-        let name = name.clone();
+        let Kind::Postgres { admin_url, name } = &self.kind else { return };
+        let (admin_url, name) = (admin_url.clone(), name.clone());
         // Drop may run while the test's runtime shuts down or unwinds: use a thread with its own
         // runtime. FORCE closes the test's still-open pool connections. A database that could
         // not be dropped is only noise, never worth a panic inside drop.
@@ -83,7 +102,7 @@ impl Drop for TestDatabase {
                 return;
             };
             runtime.block_on(async move {
-                if let Ok(mut admin) = PgConnection::connect(PG_ADMIN_URL).await {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
                     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
                     let _ = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut admin).await;
                 }

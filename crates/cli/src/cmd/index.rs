@@ -5,7 +5,8 @@
 use std::io::IsTerminal;
 
 use eyre::WrapErr;
-use runs_indexer::{Indexer, IndexerConfig};
+use runs_indexer::{Indexer, Progress};
+use tokio::sync::watch;
 
 use crate::args::{DatabaseArgs, IndexerArgs, ManifestArgs, OutputArgs, RpcArgs};
 use crate::signal::shutdown_signal;
@@ -38,10 +39,11 @@ impl IndexArgs {
         let (_, chain_id) = self.rpc.connect().await?;
         let manifest = self.manifest.load(chain_id)?;
         let store = self.database.open().await?;
-        let config =
-            IndexerConfig { progress: std::io::stderr().is_terminal(), ..self.indexer.config() };
         let provider = runs_indexer::connect_http(self.rpc.rpc_url.clone());
-        let indexer = Indexer::new(provider, store.clone(), &manifest, config);
+        let indexer = Indexer::new(provider, store.clone(), &manifest, self.indexer.config());
+        if std::io::stderr().is_terminal() {
+            tokio::spawn(draw_progress(indexer.progress()));
+        }
         tracing::info!(target: "runs::indexer", chain_id, start_block = manifest.start_block(), "indexing");
         let result = match self.until {
             Some(block) => indexer.run_until(block).await,
@@ -61,5 +63,39 @@ impl IndexArgs {
             }
         }
         Ok(())
+    }
+}
+
+/// Draws the backfill as a progress bar on stderr until the indexer reaches the head (then
+/// clears it) or stops.
+async fn draw_progress(mut progress: watch::Receiver<Progress>) {
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    while progress.changed().await.is_ok() {
+        let now = *progress.borrow_and_update();
+        if !now.backfilling() {
+            if let Some(bar) = bar.take() {
+                bar.finish_and_clear();
+            }
+            continue;
+        }
+        let bar = bar.get_or_insert_with(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} backfill [{bar:40}] {pos}/{len} blocks ({per_sec}, eta {eta}) {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        bar.set_length(now.head.saturating_sub(now.from));
+        bar.set_position(now.indexed.saturating_sub(now.from));
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
 }
