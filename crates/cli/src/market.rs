@@ -232,6 +232,51 @@ pub(crate) async fn run_action(
     }
 }
 
+/// The single-call actions on a run that carry a text: a URI or a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextAction {
+    /// Ask for a revision of a SUBMITTED run, saying what to change (poster).
+    RequestRevision,
+    /// Add evidence to an open rejection or a dispute (poster or agent).
+    SubmitEvidence,
+    /// Submit a deliverable, also a revision (agent).
+    Submit,
+    /// Dispute a rejection before the run's arbitrator, with the agent's case (agent).
+    Dispute,
+}
+
+/// One of the single-call actions with a text, reported with the run's state after it.
+pub(crate) async fn run_text_action(
+    chain: &Chain,
+    run_id: RunId,
+    action: TextAction,
+    text: &str,
+) -> eyre::Result<ActionReport> {
+    let escrow = chain.escrow();
+    let (id, text) = (run_id.to_u256(), text.to_owned());
+    let tx = match action {
+        TextAction::RequestRevision => {
+            let label = format!("RunEscrow.requestRevision({run_id})");
+            chain.send(&label, escrow.requestRevision(id, text)).await?
+        }
+        TextAction::SubmitEvidence => {
+            let label = format!("RunEscrow.submitEvidence({run_id})");
+            chain.send(&label, escrow.submitEvidence(id, text)).await?
+        }
+        TextAction::Submit => {
+            chain.send(&format!("RunEscrow.submit({run_id})"), escrow.submit(id, text)).await?
+        }
+        TextAction::Dispute => {
+            chain.send(&format!("RunEscrow.dispute({run_id})"), escrow.dispute(id, text)).await?
+        }
+    };
+    match action {
+        // The agent's own deliverable: remind it of the submission deadline (a revision's).
+        TextAction::Submit => agent_run_report(chain, run_id, vec![tx]).await,
+        _ => run_report(chain, run_id, vec![tx]).await,
+    }
+}
+
 /// Rejects a SUBMITTED run, posting the bond (the run's required stake) by allowance, permit or
 /// approve.
 pub(crate) async fn reject(
@@ -269,30 +314,6 @@ pub(crate) async fn reject(
         transactions.push(chain.send(&label, reject()).await?);
     }
     run_report(chain, run_id, transactions).await
-}
-
-/// Asks for a revision of a SUBMITTED run.
-pub(crate) async fn request_revision(
-    chain: &Chain,
-    run_id: RunId,
-    reason: &str,
-) -> eyre::Result<ActionReport> {
-    let escrow = chain.escrow();
-    let call = escrow.requestRevision(run_id.to_u256(), reason.to_owned());
-    let tx = chain.send(&format!("RunEscrow.requestRevision({run_id})"), call).await?;
-    run_report(chain, run_id, vec![tx]).await
-}
-
-/// Adds evidence to an open rejection or a dispute (poster or agent).
-pub(crate) async fn submit_evidence(
-    chain: &Chain,
-    run_id: RunId,
-    uri: &str,
-) -> eyre::Result<ActionReport> {
-    let escrow = chain.escrow();
-    let call = escrow.submitEvidence(run_id.to_u256(), uri.to_owned());
-    let tx = chain.send(&format!("RunEscrow.submitEvidence({run_id})"), call).await?;
-    run_report(chain, run_id, vec![tx]).await
 }
 
 /// Withdraws the signer's credits of failed payouts.
@@ -389,26 +410,6 @@ pub(crate) async fn claim(
     let call = escrow.claim(run_id.to_u256(), agent_id);
     let tx = chain.send(&format!("RunEscrow.claim({run_id}, {agent_id})"), call).await?;
     agent_run_report(chain, run_id, vec![tx]).await
-}
-
-/// Submits a deliverable (also a revision).
-pub(crate) async fn submit(chain: &Chain, run_id: RunId, uri: &str) -> eyre::Result<ActionReport> {
-    let escrow = chain.escrow();
-    let call = escrow.submit(run_id.to_u256(), uri.to_owned());
-    let tx = chain.send(&format!("RunEscrow.submit({run_id})"), call).await?;
-    agent_run_report(chain, run_id, vec![tx]).await
-}
-
-/// Disputes a rejection before the run's arbitrator.
-pub(crate) async fn dispute(
-    chain: &Chain,
-    run_id: RunId,
-    evidence_uri: &str,
-) -> eyre::Result<ActionReport> {
-    let escrow = chain.escrow();
-    let call = escrow.dispute(run_id.to_u256(), evidence_uri.to_owned());
-    let tx = chain.send(&format!("RunEscrow.dispute({run_id})"), call).await?;
-    run_report(chain, run_id, vec![tx]).await
 }
 
 /// The signer's agent id, 0 when the wallet has none.

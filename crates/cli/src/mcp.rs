@@ -31,7 +31,7 @@ use serde_json::{Value as Json, json};
 use crate::{
     chain::Chain,
     hints::{ContractRevert, HintedError},
-    market::{self, Deadline, NewRun, RunAction},
+    market::{self, Deadline, NewRun, RunAction, TextAction},
     output::{ActionReport, error_text},
 };
 
@@ -677,8 +677,15 @@ impl Market {
         &self,
         Parameters(p): Parameters<SubmitParams>,
     ) -> Result<CallToolResult, McpError> {
-        let result =
-            async { market::submit(self.signer()?, run_id(p.run_id)?, &p.deliverable_uri).await };
+        let result = async {
+            market::run_text_action(
+                self.signer()?,
+                run_id(p.run_id)?,
+                TextAction::Submit,
+                &p.deliverable_uri,
+            )
+            .await
+        };
         Ok(Self::report(result.await))
     }
 
@@ -701,8 +708,15 @@ impl Market {
         &self,
         Parameters(p): Parameters<DisputeParams>,
     ) -> Result<CallToolResult, McpError> {
-        let result =
-            async { market::dispute(self.signer()?, run_id(p.run_id)?, &p.evidence_uri).await };
+        let result = async {
+            market::run_text_action(
+                self.signer()?,
+                run_id(p.run_id)?,
+                TextAction::Dispute,
+                &p.evidence_uri,
+            )
+            .await
+        };
         Ok(Self::report(result.await))
     }
 
@@ -808,8 +822,15 @@ impl Market {
         &self,
         Parameters(p): Parameters<ReviseParams>,
     ) -> Result<CallToolResult, McpError> {
-        let result =
-            async { market::request_revision(self.signer()?, run_id(p.run_id)?, &p.reason).await };
+        let result = async {
+            market::run_text_action(
+                self.signer()?,
+                run_id(p.run_id)?,
+                TextAction::RequestRevision,
+                &p.reason,
+            )
+            .await
+        };
         Ok(Self::report(result.await))
     }
 

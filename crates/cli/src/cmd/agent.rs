@@ -9,7 +9,7 @@ use crate::{
     args::{PullArgs, ReadArgs, SendArgs},
     cmd::run::withdraw_credit,
     hints::HintedError,
-    market::{self, RunAction},
+    market::{self, RunAction, TextAction},
     output::print_record,
 };
 
@@ -191,7 +191,9 @@ impl RunArgs {
 impl DisputeArgs {
     async fn run(self) -> eyre::Result<()> {
         let chain = self.tx.connect().await?;
-        market::dispute(&chain, self.run_id, &self.evidence).await?.print(self.tx.output.json)?;
+        market::run_text_action(&chain, self.run_id, TextAction::Dispute, &self.evidence)
+            .await?
+            .print(self.tx.output.json)?;
         Ok(())
     }
 }
@@ -199,7 +201,9 @@ impl DisputeArgs {
 impl SubmitArgs {
     async fn run(self) -> eyre::Result<()> {
         let chain = self.tx.connect().await?;
-        let report = market::submit(&chain, self.run_id, &self.deliverable_uri).await?;
+        let report =
+            market::run_text_action(&chain, self.run_id, TextAction::Submit, &self.deliverable_uri)
+                .await?;
         report.print(self.tx.output.json)?;
         Ok(())
     }

@@ -3,7 +3,10 @@
 
 use runs_primitives::RunId;
 
-use crate::{args::SendArgs, market};
+use crate::{
+    args::SendArgs,
+    market::{self, TextAction},
+};
 
 /// Add evidence to a REJECTED (not yet final) or DISPUTED run, as its poster or its agent; the
 /// arbitrator reads it from the EvidenceSubmitted event.
@@ -20,7 +23,7 @@ pub(crate) struct EvidenceArgs {
 impl EvidenceArgs {
     pub(crate) async fn run(self) -> eyre::Result<()> {
         let chain = self.tx.connect().await?;
-        market::submit_evidence(&chain, self.run_id, &self.uri)
+        market::run_text_action(&chain, self.run_id, TextAction::SubmitEvidence, &self.uri)
             .await?
             .print(self.tx.output.json)?;
         Ok(())

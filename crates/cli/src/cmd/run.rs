@@ -10,7 +10,7 @@ use runs_primitives::{RunId, Usdc};
 
 use crate::{
     args::{PullArgs, ReadArgs, SendArgs},
-    market::{self, Deadline, NewRun, RunAction},
+    market::{self, Deadline, NewRun, RunAction, TextAction},
     output::print_record,
 };
 
@@ -210,7 +210,7 @@ impl RejectArgs {
 impl ReviseArgs {
     async fn run(self) -> eyre::Result<()> {
         let chain = self.tx.connect().await?;
-        market::request_revision(&chain, self.id, &self.reason)
+        market::run_text_action(&chain, self.id, TextAction::RequestRevision, &self.reason)
             .await?
             .print(self.tx.output.json)?;
         Ok(())

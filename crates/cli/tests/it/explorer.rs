@@ -25,7 +25,7 @@ async fn the_explorer_works_in_headless_chromium() {
 
     let output = Command::new(python())
         .arg(python_script("explorer_browser.py"))
-        .env("RUNS_URL", printed(&lines, "API"))
+        .env("RUNS_API_URL", printed(&lines, "API"))
         .env("RPC_URL", printed(&lines, "RPC"))
         .env("USDC", manifest.usdc.to_checksum(None))
         // alice and bob post, atlas (agent 1) works: the seed's roles.

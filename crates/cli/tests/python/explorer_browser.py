@@ -1,7 +1,7 @@
 """Drives the web explorer in headless Chromium (Debian's chromium + chromium-driver, through
 Selenium's WebDriver) against a running `runs devnet`.
 
-Run by crates/cli/tests/it/explorer.rs, which passes in the environment: RUNS_URL (the API and
+Run by crates/cli/tests/it/explorer.rs, which passes in the environment: RUNS_API_URL (the API and
 explorer), RPC_URL, USDC, POSTER (alice, account 1), OTHER_POSTER (bob, account 2), AGENT (atlas,
 account 4; Anvil's accounts are unlocked, so an injected EIP-1193 provider can forward to the node),
 SCREENSHOT_DIR, and optionally CHROMIUM / CHROMEDRIVER. Exits non-zero on the first failed check.
@@ -17,10 +17,10 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from chain import API, RPC, api, check, rpc, usdc_balance
+
 ENV = os.environ
-BASE = ENV["RUNS_URL"].rstrip("/")
-RPC = ENV["RPC_URL"]
-USDC = ENV["USDC"]
+BASE = API
 POSTER, OTHER_POSTER, AGENT = ENV["POSTER"], ENV["OTHER_POSTER"], ENV["AGENT"]
 SHOTS = ENV["SCREENSHOT_DIR"]
 
@@ -50,28 +50,12 @@ window.ethereum = {
 """ % json.dumps(RPC)
 
 
-def check(condition, what, detail=None):
-    if not condition:
-        raise AssertionError(f"{what}: {detail!r}" if detail is not None else what)
 
 
-def api(path):
-    with urllib.request.urlopen(BASE + path, timeout=30) as response:
-        return json.load(response)
 
 
-def rpc(method, params):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
-    request = urllib.request.Request(RPC, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        answer = json.load(response)
-    check("error" not in answer, f"{method} failed", answer)
-    return answer["result"]
 
 
-def usdc_balance(address):
-    data = "0x70a08231" + address[2:].lower().rjust(64, "0")
-    return int(rpc("eth_call", [{"to": USDC, "data": data}, "latest"]), 16)
 
 
 def browser():

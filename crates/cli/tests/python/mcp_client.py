@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import asynccontextmanager
 from decimal import Decimal
 
@@ -21,11 +20,10 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from chain import API, RPC, api, call, check, rpc, usdc_balance
+
 ENV = os.environ
 RUNS = ENV["RUNS_BIN"]
-RPC = ENV["RPC_URL"]
-API = ENV["RUNS_API_URL"]
-USDC = ENV["USDC"]
 ESCROW = ENV["RUN_ESCROW"]
 POSTER_KEY, POSTER = ENV["POSTER_KEY"], ENV["POSTER_ADDRESS"]
 AGENT_KEY, AGENT = ENV["AGENT_KEY"], ENV["AGENT_ADDRESS"]
@@ -60,26 +58,12 @@ WRITE_TOOLS = {
 }
 
 
-def check(condition, what, detail=None):
-    if not condition:
-        raise AssertionError(f"{what}: {detail!r}" if detail is not None else what)
 
 
-def rpc(method, params):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
-    request = urllib.request.Request(RPC, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        answer = json.load(response)
-    check("error" not in answer, f"{method} failed", answer)
-    return answer["result"]
 
 
-def call(to, data):
-    return int(rpc("eth_call", [{"to": to, "data": data}, "latest"]), 16)
 
 
-def usdc_balance(address):
-    return call(USDC, "0x70a08231" + address[2:].lower().rjust(64, "0"))
 
 
 def accrued_fees():
@@ -102,9 +86,6 @@ def fund_agent():
     raise AssertionError("the mint was not mined")
 
 
-def api(path):
-    with urllib.request.urlopen(API + path, timeout=30) as response:
-        return json.load(response)
 
 
 def server_env(key=None):
