@@ -534,3 +534,51 @@ pub struct Ready {
     /// Why not ready, when not.
     pub reason: Option<String>,
 }
+
+/// One item of the event feed (`GET /api/events`, `/api/events/stream`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedEvent {
+    /// Its position in the chain's feed: only grows; resume after it.
+    pub seq: u64,
+    /// The contract event name (`RunCreated`, `Claimed`, …).
+    #[serde(rename = "type")]
+    #[schema(example = "Claimed")]
+    pub kind: String,
+    /// `true` for a retraction: a reorg removed this event (same identity as when it was added).
+    pub removed: bool,
+    /// The chain.
+    pub chain_id: u64,
+    /// The block it was emitted in.
+    pub block_number: u64,
+    /// That block's hash.
+    pub block_hash: String,
+    /// The transaction.
+    pub tx_hash: String,
+    /// The log's index in the block.
+    pub log_index: u64,
+    /// The block's time.
+    pub timestamp: String,
+    /// The run it is about, if any.
+    pub run_id: Option<u64>,
+    /// The agent it is about, if any.
+    pub agent_id: Option<u64>,
+    /// The event's arguments (amounts as base-unit strings, addresses checksummed).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// `GET /api/events`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventList {
+    /// The items after `after`, in feed order.
+    pub events: Vec<FeedEvent>,
+    /// Pass as `after` for the next page (the last item's `seq`, or `after` when there is none).
+    pub next_after: u64,
+    /// The feed's newest position when this page was read (follow from here to see only what
+    /// comes next).
+    pub head_seq: u64,
+    /// The last indexed block the feed reflects.
+    pub indexed_block: u64,
+}

@@ -67,6 +67,12 @@ pub enum ApiError {
     /// Nothing indexed yet for the chain (503 `NOT_INDEXED`).
     #[error("nothing is indexed yet for this chain")]
     NotIndexed,
+    /// Every event-stream slot of this server is taken.
+    #[error("too many event streams are open; retry in {retry_after} s")]
+    TooManyStreams {
+        /// Seconds after which to retry (the `Retry-After` header).
+        retry_after: u64,
+    },
 }
 
 /// The JSON error body.
@@ -101,7 +107,9 @@ impl ApiError {
             Self::RunNotFound(_) | Self::AgentNotFound(_) | Self::NoRoute => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::ClaimForbidden { .. } => StatusCode::FORBIDDEN,
-            Self::Unavailable(_) | Self::NotIndexed => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::NotIndexed | Self::TooManyStreams { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -118,6 +126,7 @@ impl ApiError {
             Self::ClaimForbidden { reasons, .. } => reasons.first().copied().unwrap_or("FORBIDDEN"),
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::NotIndexed => "NOT_INDEXED",
+            Self::TooManyStreams { .. } => "TOO_MANY_STREAMS",
         }
     }
 }
@@ -137,7 +146,14 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: ErrorDetail { code: self.code().to_owned(), message: self.to_string() },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::TooManyStreams { retry_after } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after),
+            );
+        }
+        response
     }
 }
 

@@ -69,10 +69,17 @@ pub struct ApiConfig {
     pub cors_origins: Vec<String>,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Concurrent `/api/events/stream` connections this process serves; more get 503 with
+    /// `Retry-After`.
+    pub max_streams: usize,
+    /// How often an idle event stream looks for new feed positions (a short poll of the
+    /// database, so every replica serves the same stream without shared state).
+    pub stream_poll: std::time::Duration,
 }
 
 impl ApiConfig {
-    /// Defaults for `chain_id`: no escrow, lag 10, CORS for any origin, 16 KiB bodies.
+    /// Defaults for `chain_id`: no escrow, lag 10, CORS for any origin, 16 KiB bodies, 1,000
+    /// event streams polling every 100 ms.
     pub fn new(chain_id: u64) -> Self {
         Self {
             chain_id,
@@ -80,6 +87,8 @@ impl ApiConfig {
             ready_max_lag: 10,
             cors_origins: vec!["*".to_owned()],
             body_limit: 16 * 1024,
+            max_streams: 1_000,
+            stream_poll: std::time::Duration::from_millis(100),
         }
     }
 }
@@ -120,6 +129,8 @@ struct Inner {
     /// The chain parameters as of one indexed block (number and hash, so a reorg misses): they
     /// change only when the index moves, and re-reading them cost every request a round trip.
     params: Mutex<Option<(BlockRef, Option<ChainParams>)>>,
+    /// One permit per open event stream.
+    streams: Arc<tokio::sync::Semaphore>,
 }
 
 /// A listing's total at one indexed block, counted by the first request that needs it.
@@ -132,6 +143,7 @@ impl ApiState {
     /// State over `store` for `config.chain_id`; `head` is updated by the caller if it can see
     /// the chain.
     pub fn new(store: Store, config: ApiConfig, head: ChainHead) -> Self {
+        let config_streams = config.max_streams;
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -140,6 +152,7 @@ impl ApiState {
                 metrics: Metrics::default(),
                 totals: Mutex::new(HashMap::new()),
                 params: Mutex::new(None),
+                streams: Arc::new(tokio::sync::Semaphore::new(config_streams)),
             }),
         }
     }
@@ -158,6 +171,11 @@ impl ApiState {
 
     pub(crate) fn chain_head(&self) -> Option<u64> {
         self.inner.head.get()
+    }
+
+    /// A slot for one more event stream, if the cap allows.
+    pub(crate) fn stream_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.inner.streams).try_acquire_owned().ok()
     }
 
     pub(crate) fn metrics(&self) -> &Metrics {
@@ -240,6 +258,8 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(handlers::agents::get_agent))
         .routes(routes!(handlers::agents::get_stake))
         .routes(routes!(handlers::arbitrators::get_arbitrator))
+        .routes(routes!(handlers::events::list_events))
+        .routes(routes!(handlers::events::stream_events))
         .routes(routes!(handlers::system::health))
         .routes(routes!(handlers::system::ready))
         .routes(routes!(handlers::system::metrics))

@@ -54,6 +54,8 @@ enum Command {
     /// Manage the index database (`runs db migrate`).
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
+    /// Follow the market's events live from the API's stream (text, or --json lines; Ctrl-C stops).
+    Watch(cmd::watch::WatchArgs),
     /// Serve the market as Model Context Protocol tools for AI agents (stdio, or --http).
     Mcp(cmd::mcp::McpArgs),
     /// Start anvil, deploy, seed agents and runs in every state, and run the indexer and the API together (Ctrl-C stops).
@@ -97,5 +99,6 @@ async fn run() -> eyre::Result<()> {
         Command::Db(command) => command.run().await,
         Command::Devnet(args) => args.run().await,
         Command::Mcp(args) => args.run().await,
+        Command::Watch(args) => args.run().await,
     }
 }

@@ -69,6 +69,10 @@ pub(crate) struct RawEvent {
     pub(crate) run_id: Option<i64>,
     pub(crate) agent_id: Option<i64>,
     pub(crate) payload: String,
+    /// The poster of the event's run, set by the commit that stores it (feed filters).
+    pub(crate) poster: Option<String>,
+    /// The event's position in the chain's feed, set by the commit that stores it.
+    pub(crate) seq: i64,
 }
 
 impl RawEvent {
@@ -85,6 +89,8 @@ impl RawEvent {
             run_id: ev.event.run_id().map(|id| int("events.run_id", id.get())).transpose()?,
             agent_id: ev.event.agent_id().map(|id| int("events.agent_id", id.get())).transpose()?,
             payload: serde_json::to_string(&ev.event)?,
+            poster: None,
+            seq: 0,
         })
     }
 

@@ -151,6 +151,8 @@ pub(crate) const EVENTS: Table<RawEvent> = Table {
         col("run_id", Kind::Int, |e| Value::Int(e.run_id)),
         col("agent_id", Kind::Int, |e| Value::Int(e.agent_id)),
         col("payload", Kind::Json, |e| text(&e.payload)),
+        col("poster", Kind::Text, |e| Value::Text(e.poster.clone())),
+        col("seq", Kind::Int, |e| int(e.seq)),
     ],
 };
 

@@ -352,6 +352,43 @@ impl<DB: Dialect> Ops<'_, DB> {
         self.upsert(chain, &BLOCKS, blocks).await
     }
 
+    /// The highest feed position of the chain (events and retractions), 0 before any.
+    pub(crate) async fn last_seq(&mut self, chain: i64) -> Result<i64> {
+        let mut qb = QueryBuilder::new(
+            "SELECT COALESCE(MAX(seq), 0) FROM (SELECT MAX(seq) AS seq FROM events WHERE chain_id = ",
+        );
+        DB::push_value(&mut qb, chain.into());
+        qb.push(" UNION ALL SELECT MAX(seq) AS seq FROM retractions WHERE chain_id = ");
+        DB::push_value(&mut qb, chain.into());
+        qb.push(") AS heads");
+        let (seq,): (i64,) = DB::fetch_optional(self.0, &mut qb).await?.unwrap_or((0,));
+        Ok(seq)
+    }
+
+    /// Append a retraction of every event above block `number` to the feed, newest first, from
+    /// position `after + 1` on, each keeping the event's own position (`added_seq`); how many.
+    /// Run before the events are deleted.
+    pub(crate) async fn retract_above(
+        &mut self,
+        chain: i64,
+        number: i64,
+        after: i64,
+    ) -> Result<u64> {
+        let columns: Vec<&str> =
+            EVENTS.columns.iter().map(|c| c.name).filter(|&name| name != "seq").collect();
+        let columns = columns.join(", ");
+        let mut qb = QueryBuilder::new("INSERT INTO retractions (chain_id, seq, added_seq, ");
+        qb.push(&columns).push(") SELECT chain_id, ");
+        DB::push_value(&mut qb, after.into());
+        qb.push(" + ROW_NUMBER() OVER (ORDER BY block_number DESC, log_index DESC), seq, ")
+            .push(&columns)
+            .push(" FROM events WHERE chain_id = ");
+        DB::push_value(&mut qb, chain.into());
+        qb.push(" AND block_number > ");
+        DB::push_value(&mut qb, number.into());
+        DB::execute(self.0, &mut qb).await
+    }
+
     /// Delete window blocks below `number`; return how many.
     pub(crate) async fn prune_blocks(&mut self, chain: i64, below: i64) -> Result<u64> {
         self.delete_where(chain, BLOCKS.name, "number", " < ", below).await

@@ -20,6 +20,38 @@ use crate::{
     readpool::PgReadConn,
 };
 
+/// Which feed items [`Reader::feed`] returns (every field optional; empty = no constraint).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedFilter {
+    /// Only these event types (contract event names, e.g. `Claimed`).
+    pub kinds: Vec<String>,
+    /// Only events about this run.
+    pub run_id: Option<RunId>,
+    /// Only events about this agent.
+    pub agent_id: Option<AgentId>,
+    /// Only events about runs this address posted.
+    pub poster: Option<runs_primitives::Address>,
+}
+
+/// One item of the event feed: an event as it was committed, or its retraction by a reorg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedItem {
+    /// Its position in the chain's feed; only grows.
+    pub seq: u64,
+    /// Whether this retracts the event (a reorg removed it) rather than adds it.
+    pub removed: bool,
+    /// The event.
+    pub event: ChainEvent,
+}
+
+/// A feed row: the event's columns and whether it is a retraction.
+#[derive(Debug, sqlx::FromRow)]
+struct RawFeedItem {
+    #[sqlx(flatten)]
+    event: RawEvent,
+    removed: bool,
+}
+
 /// Which runs a listing returns (all fields optional; `None` = no constraint).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RunFilter {
@@ -123,6 +155,13 @@ struct Fragments {
     agent_select: &'static LazyLock<String>,
     event_select: &'static LazyLock<String>,
     params_select: &'static LazyLock<String>,
+    /// The event columns without `SELECT … FROM` (for the feed's tables), and the same with a
+    /// retraction's `added_seq` as `seq` (a removed event where it was added).
+    event_columns: &'static LazyLock<String>,
+    added_columns: &'static LazyLock<String>,
+    /// `removed` of a live event and of a retraction.
+    live: &'static str,
+    retracted: &'static str,
 }
 
 /// The run columns of [`crate::columns::RUNS`] plus the claiming agent's stake.
@@ -146,6 +185,18 @@ static SQLITE_AGENT_SELECT: LazyLock<String> =
 static PG_EVENT_SELECT: LazyLock<String> = LazyLock::new(|| EVENTS.select_from("events", true));
 static SQLITE_EVENT_SELECT: LazyLock<String> =
     LazyLock::new(|| EVENTS.select_from("events", false));
+static PG_EVENT_COLUMNS: LazyLock<String> = LazyLock::new(|| EVENTS.select_list(true));
+static SQLITE_EVENT_COLUMNS: LazyLock<String> = LazyLock::new(|| EVENTS.select_list(false));
+static PG_ADDED_COLUMNS: LazyLock<String> = LazyLock::new(|| added_columns(true));
+static SQLITE_ADDED_COLUMNS: LazyLock<String> = LazyLock::new(|| added_columns(false));
+
+/// The event columns of a retraction as the event was added: its `added_seq` as `seq`.
+fn added_columns(postgres: bool) -> String {
+    let list = EVENTS.select_list(postgres);
+    let (rest, last) = list.rsplit_once(", ").unwrap_or(("", &list));
+    assert_eq!(last, "seq", "seq is the last event column");
+    format!("{rest}, added_seq AS seq")
+}
 static PG_PARAMS_SELECT: LazyLock<String> =
     LazyLock::new(|| PARAMS.select_from("chain_params", true));
 static SQLITE_PARAMS_SELECT: LazyLock<String> =
@@ -160,6 +211,10 @@ const PG: Fragments = Fragments {
     agent_select: &PG_AGENT_SELECT,
     event_select: &PG_EVENT_SELECT,
     params_select: &PG_PARAMS_SELECT,
+    event_columns: &PG_EVENT_COLUMNS,
+    added_columns: &PG_ADDED_COLUMNS,
+    live: "FALSE",
+    retracted: "TRUE",
 };
 
 const SQLITE: Fragments = Fragments {
@@ -169,6 +224,10 @@ const SQLITE: Fragments = Fragments {
     agent_select: &SQLITE_AGENT_SELECT,
     event_select: &SQLITE_EVENT_SELECT,
     params_select: &SQLITE_PARAMS_SELECT,
+    event_columns: &SQLITE_EVENT_COLUMNS,
+    added_columns: &SQLITE_ADDED_COLUMNS,
+    live: "0",
+    retracted: "1",
 };
 
 /// The tables behind [`Fragments::run_columns`], up to the chain id to bind.
@@ -298,6 +357,54 @@ where
     if let Some(agent) = filter.claimed_by {
         qb.push(" AND r.agent_id = ").push_bind(int("runs.agent_id", agent.get())?);
     }
+    Ok(())
+}
+
+/// One part of the feed: which columns of which table, positioned by which column.
+struct FeedBranch<'a> {
+    columns: &'a str,
+    table: &'a str,
+    position: &'a str,
+    removed: &'a str,
+}
+
+/// `SELECT <columns>, <removed> AS removed FROM <table> WHERE chain_id = ? AND <position> > ?
+/// <filters> ORDER BY <position> LIMIT ?`: one part of the feed, read in order by its
+/// `(chain_id, <position>)` index.
+fn push_feed_branch<DB>(
+    qb: &mut QueryBuilder<DB>,
+    branch: &FeedBranch<'_>,
+    chain: i64,
+    after: i64,
+    limit: u32,
+    filter: &FeedFilter,
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    qb.push("SELECT ").push(branch.columns).push(", ").push(branch.removed);
+    qb.push(" AS removed FROM ").push(branch.table).push(" WHERE chain_id = ").push_bind(chain);
+    qb.push(" AND ").push(branch.position).push(" > ").push_bind(after);
+    if !filter.kinds.is_empty() {
+        qb.push(" AND kind IN (");
+        let mut kinds = qb.separated(", ");
+        for kind in &filter.kinds {
+            kinds.push_bind(kind.clone());
+        }
+        qb.push(")");
+    }
+    if let Some(run) = filter.run_id {
+        qb.push(" AND run_id = ").push_bind(int("events.run_id", run.get())?);
+    }
+    if let Some(agent) = filter.agent_id {
+        qb.push(" AND agent_id = ").push_bind(int("events.agent_id", agent.get())?);
+    }
+    if let Some(poster) = filter.poster {
+        qb.push(" AND poster = ").push_bind(addr_text(poster));
+    }
+    qb.push(" ORDER BY ").push(branch.position).push(" LIMIT ").push_bind(i64::from(limit));
     Ok(())
 }
 
@@ -471,6 +578,61 @@ impl Reader {
     }
 
     /// Every stored event about `run_id`, in chain order.
+    pub async fn feed(
+        &mut self,
+        chain_id: u64,
+        after: u64,
+        limit: u32,
+        filter: &FeedFilter,
+    ) -> Result<Vec<FeedItem>> {
+        let chain = int("chain_id", chain_id)?;
+        let after = int("after", after)?;
+        let raw: Vec<RawFeedItem> = on_backend!(self, |conn, Db, d| {
+            // The live events, the removed ones where they were added, and their retractions.
+            let branches = [
+                (d.event_columns.as_str(), "events", "seq", d.live),
+                (d.added_columns.as_str(), "retractions", "added_seq", d.live),
+                (d.event_columns.as_str(), "retractions", "seq", d.retracted),
+            ];
+            let mut qb = QueryBuilder::<Db>::new("SELECT * FROM (");
+            for (i, (columns, table, position, removed)) in branches.into_iter().enumerate() {
+                if i > 0 {
+                    qb.push(" UNION ALL SELECT * FROM (");
+                }
+                let branch = FeedBranch { columns, table, position, removed };
+                push_feed_branch(&mut qb, &branch, chain, after, limit, filter)?;
+                qb.push(") AS b").push(i.to_string());
+            }
+            qb.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
+            qb.build_query_as::<RawFeedItem>().fetch_all(conn).await?
+        });
+        raw.iter()
+            .map(|item| {
+                Ok(FeedItem {
+                    seq: uint("events", "seq", item.event.seq)?,
+                    removed: item.removed,
+                    event: item.event.decode()?,
+                })
+            })
+            .collect()
+    }
+
+    /// The highest feed position of the chain (0 before any event).
+    pub async fn last_seq(&mut self, chain_id: u64) -> Result<u64> {
+        let chain = int("chain_id", chain_id)?;
+        let (seq,): (i64,) = on_backend!(self, |conn, Db, _d| {
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT COALESCE(MAX(seq), 0) FROM (SELECT MAX(seq) AS seq FROM events WHERE chain_id = ",
+            );
+            qb.push_bind(chain);
+            qb.push(" UNION ALL SELECT MAX(seq) AS seq FROM retractions WHERE chain_id = ");
+            qb.push_bind(chain).push(") AS heads");
+            qb.build_query_as::<(i64,)>().fetch_one(conn).await?
+        });
+        uint("events", "seq", seq)
+    }
+
+    /// The stored events of `run_id`, in chain order.
     pub async fn run_events(&mut self, chain_id: u64, run_id: RunId) -> Result<Vec<ChainEvent>> {
         let chain = int("chain_id", chain_id)?;
         let id = int("events.run_id", run_id.get())?;

@@ -2,14 +2,14 @@
 //! The write algorithms are written once over [`Ops`] and run inside one transaction per call.
 
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     path::{Path, PathBuf},
     str::FromStr,
     sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use runs_primitives::{Address, AgentId, ChainEvent, RunId};
+use runs_primitives::{Address, AgentId, ChainEvent, MarketEvent, RunId};
 use sqlx::{
     PgPool, Postgres, Sqlite, SqlitePool,
     postgres::{PgConnectOptions, PgPoolOptions},
@@ -20,7 +20,7 @@ use tracing::{debug, info};
 use crate::{
     AgentRow, BlockRef, ChainParams, CommitStats, CreditRow, Error, RangeCommit, Result,
     RollbackStats, RunRow, Snapshot, WriterLock,
-    codec::{RawAgent, RawBlock, RawCredit, RawEvent, RawParams, RawRun, addr_text, int},
+    codec::{RawAgent, RawBlock, RawCredit, RawEvent, RawParams, RawRun, addr_text, int, uint},
     lock,
     ops::{Dialect, Keys, Ops},
     read::Reader,
@@ -456,7 +456,17 @@ async fn commit_range<DB: Dialect>(
     events.sort_by_key(|e| (e.position.block_number, e.position.log_index));
     // A log listed twice in one batch has the same position, so duplicates are now adjacent.
     events.dedup_by_key(|e| (e.position.block_number, e.position.log_index, e.position.tx_hash));
-    let raw: Vec<RawEvent> = events.iter().map(|e| RawEvent::encode(e)).collect::<Result<_>>()?;
+    let mut raw: Vec<RawEvent> =
+        events.iter().map(|e| RawEvent::encode(e)).collect::<Result<_>>()?;
+    // Feed positions in chain order, after every position already given out. An event that is
+    // already stored keeps its own; the one it would have taken stays unused (positions only
+    // grow, they need not be dense).
+    let last = ops.last_seq(chain).await?;
+    let posters = posters_of(ops, chain, &events).await?;
+    for ((seq, event), chain_event) in (last + 1..).zip(raw.iter_mut()).zip(&events) {
+        event.seq = seq;
+        event.poster = chain_event.event.run_id().and_then(|id| posters.get(&id).cloned());
+    }
 
     let inserted: HashSet<(String, i64)> =
         ops.insert_events(chain, &raw).await?.into_iter().collect();
@@ -534,6 +544,37 @@ async fn commit_range<DB: Dialect>(
     Ok(stats)
 }
 
+/// The poster of every run `events` are about: from the batch's own `RunCreated`, else from the
+/// stored run.
+async fn posters_of<DB: Dialect>(
+    ops: &mut Ops<'_, DB>,
+    chain: i64,
+    events: &[&ChainEvent],
+) -> Result<HashMap<RunId, String>> {
+    let mut posters = HashMap::new();
+    for ev in events {
+        if let MarketEvent::RunCreated { run_id, poster, .. } = &ev.event {
+            posters.insert(*run_id, addr_text(*poster));
+        }
+    }
+    let mut missing: Vec<i64> = Vec::new();
+    for ev in events {
+        if let Some(id) = ev.event.run_id()
+            && !posters.contains_key(&id)
+        {
+            missing.push(int("runs.run_id", id.get())?);
+        }
+    }
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() {
+        for run in ops.load_runs(chain, Keys::Only(&missing)).await? {
+            posters.insert(RunId(uint("runs", "run_id", run.run_id)?), run.poster);
+        }
+    }
+    Ok(posters)
+}
+
 async fn rollback_to<DB: Dialect>(
     ops: &mut Ops<'_, DB>,
     chain: i64,
@@ -546,6 +587,9 @@ async fn rollback_to<DB: Dialect>(
     for raw in &removed {
         fold.track(&raw.decode()?);
     }
+    // Every removed event is retracted in the feed, newest first, before it goes.
+    let last = ops.last_seq(chain).await?;
+    ops.retract_above(chain, ancestor_raw.number, last).await?;
     let (events_deleted, blocks_deleted) = ops.delete_above(chain, ancestor_raw.number).await?;
 
     // Replay what remains of the touched rows, interleaved with every parameter event (they are

@@ -3,6 +3,7 @@
 
 pub(crate) mod agents;
 pub(crate) mod arbitrators;
+pub(crate) mod events;
 pub(crate) mod runs;
 pub(crate) mod system;
 

@@ -4,6 +4,7 @@
 
 mod agents;
 mod errors;
+mod events;
 mod fixture;
 mod runs;
 mod support;

@@ -10,3 +10,4 @@ pub(crate) mod index;
 pub(crate) mod mcp;
 pub(crate) mod run;
 pub(crate) mod serve;
+pub(crate) mod watch;

@@ -55,6 +55,14 @@ pub(crate) struct ServeArgs {
     /// Seconds between chain-head polls (with --rpc-url).
     #[arg(long, env = "RUNS_HEAD_POLL_SECS", default_value_t = 2)]
     head_poll_secs: u64,
+
+    /// Concurrent `/api/events/stream` connections; more are answered 503 with Retry-After.
+    #[arg(long, env = "RUNS_MAX_STREAMS", default_value_t = 1_000)]
+    max_streams: usize,
+
+    /// Milliseconds between an idle event stream's looks for new events.
+    #[arg(long, env = "RUNS_STREAM_POLL_MS", default_value_t = 100)]
+    stream_poll_ms: u64,
 }
 
 impl ServeArgs {
@@ -117,6 +125,8 @@ impl ServeArgs {
             ready_max_lag: self.ready_max_lag,
             cors_origins: self.cors_origin.into_iter().filter(|o| !o.is_empty()).collect(),
             body_limit: self.body_limit,
+            max_streams: self.max_streams,
+            stream_poll: Duration::from_millis(self.stream_poll_ms.max(10)),
         };
         let router = runs_api::router(ApiState::new(store.clone(), config, head))
             .merge(crate::web::explorer(chain_id, manifest.as_ref()));

@@ -151,6 +151,73 @@ async fn get(url: &str) -> (u16, Value) {
     (status, serde_json::from_str(&body).unwrap_or_else(|err| panic!("{url}: {err}: {body}")))
 }
 
+/// `runs watch` against the devnet's API: `--after 0 --json` prints the whole feed, one item per
+/// line, exactly as `/api/events` pages it; a filter prints only its items; a bad filter is an
+/// error, not a retry loop.
+async fn watch_prints_the_feed(api: &str) {
+    let mut feed = Vec::new();
+    let mut after = 0;
+    loop {
+        let (status, page) = get(&format!("{api}/api/events?after={after}")).await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["events"].as_array().unwrap().clone();
+        if items.is_empty() {
+            break;
+        }
+        after = page["nextAfter"].as_u64().unwrap();
+        feed.extend(items);
+    }
+    assert!(feed.len() > 100, "{} feed items", feed.len());
+    let watch = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_runs"))
+            .args(["watch", "--api-url", api])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runs watch");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        (child, rx)
+    };
+    let (mut child, lines) = watch(&["--after", "0", "--json"]);
+    let mut printed = Vec::new();
+    while printed.len() < feed.len() {
+        let line =
+            lines.recv_timeout(Duration::from_secs(20)).expect("runs watch printed the feed");
+        printed.push(serde_json::from_str::<Value>(&line).unwrap());
+    }
+    assert_eq!(printed, feed, "runs watch --json prints the feed items as the API serves them");
+    assert!(lines.recv_timeout(Duration::from_millis(300)).is_err(), "nothing more");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let created = feed.iter().filter(|item| item["type"] == "RunCreated").count();
+    let (mut child, lines) = watch(&["--after", "0", "--type", "RunCreated"]);
+    for _ in 0..created {
+        let line = lines.recv_timeout(Duration::from_secs(20)).expect("runs watch --type");
+        assert!(line.contains(" RunCreated run "), "{line}");
+    }
+    assert!(lines.recv_timeout(Duration::from_millis(300)).is_err(), "only RunCreated");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_runs"))
+        .args(["watch", "--api-url", api, "--type", "Nope"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("INVALID_PARAMETER") && stderr.contains("Nope"), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn devnet_serves_seeded_runs_and_stops_cleanly_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,6 +292,8 @@ async fn devnet_serves_seeded_runs_and_stops_cleanly_on_ctrl_c() {
     let ladder: BTreeSet<&str> =
         ["UNVERIFIED", "PROVISIONAL", "ESTABLISHED", "FROZEN", "BANNED"].into();
     assert_eq!(statuses, ladder);
+
+    watch_prints_the_feed(&api).await;
 
     // Ctrl-C: a clean exit, and the node is gone with it.
     devnet.signal("INT");

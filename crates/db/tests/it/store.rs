@@ -1,11 +1,12 @@
 //! The write API against both backends: migrations, exactly-once commits, atomicity, rollbacks,
 //! exact amounts and the writer lock.
 
-use std::time::Duration;
+use std::{collections::BTreeSet, time::Duration};
 
 use runs_db::{
     AgentRow, ChainParams, CreditRow, Dispute, RangeCommit, Rejection, Ruling, RunRow, Snapshot,
     Store,
+    read::{FeedFilter, FeedItem},
 };
 use runs_primitives::{
     Address, AgentId, AgentStatus, ChainEvent, ClaimOutcome, MarketEvent, RunId, RunState, U256,
@@ -678,7 +679,145 @@ async fn writer_lock_excludes_a_second_holder(db: &TestDb) {
     other.close().await;
 }
 
+/// Everything the feed holds after `after`, read in pages of `page` (each page a reconnect).
+async fn read_feed(store: &Store, after: u64, page: u32, filter: &FeedFilter) -> Vec<FeedItem> {
+    let mut items = Vec::new();
+    let mut position = after;
+    loop {
+        let mut reader = store.reader().await.unwrap();
+        let batch = reader.feed(CHAIN, position, page, filter).await.unwrap();
+        let Some(last) = batch.last() else { return items };
+        position = last.seq;
+        items.extend(batch);
+    }
+}
+
+/// An event's identity in the store: `(tx_hash, log_index)`.
+fn identity(event: &ChainEvent) -> String {
+    format!("{}:{}", event.position.tx_hash, event.position.log_index)
+}
+
+/// The events table's identities.
+async fn stored(db: &TestDb) -> BTreeSet<String> {
+    db.column("SELECT tx_hash || ':' || CAST(log_index AS TEXT) FROM events")
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Applies feed items: add each event, remove it on a retraction.
+fn apply(state: &mut BTreeSet<String>, items: &[FeedItem]) {
+    for item in items {
+        if item.removed {
+            assert!(state.remove(&identity(&item.event)), "retraction of an unknown event");
+        } else {
+            assert!(state.insert(identity(&item.event)), "event added twice");
+        }
+    }
+}
+
+async fn the_feed_replays_to_exactly_the_events_table(db: &TestDb) {
+    let history = lifecycle();
+    index_lifecycle(&db.store).await;
+    let all = FeedFilter::default();
+    let first = read_feed(&db.store, 0, 4, &all).await;
+    let total: usize = history.iter().map(Vec::len).sum();
+    assert_eq!(first.len(), total);
+    assert!(first.iter().all(|item| !item.removed));
+    // Positions only grow, and follow chain order.
+    assert!(first.windows(2).all(|w| w[0].seq < w[1].seq));
+    let order: Vec<(u64, u64)> =
+        first.iter().map(|i| (i.event.position.block_number, i.event.position.log_index)).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    let mut state = BTreeSet::new();
+    apply(&mut state, &first);
+    assert_eq!(state, stored(db).await);
+    // Committing the same range again gives out no position.
+    let head = first.last().unwrap().seq;
+    db.store.commit_range(CHAIN, &range(&history, 13, LAST, 0)).await.unwrap();
+    assert!(read_feed(&db.store, head, 100, &all).await.is_empty());
+    assert_eq!(db.store.reader().await.unwrap().last_seq(CHAIN).await.unwrap(), head);
+
+    // A reorg: blocks 7.. replaced by a fork of two blocks.
+    let mut fork = history[..6].to_vec();
+    fork.push(vec![MarketEvent::Submitted {
+        run_id: RunId(1),
+        agent_id: AgentId(1),
+        deliverable_uri: "ipfs://fork".into(),
+        revision_count: 1,
+    }]);
+    fork.push(vec![MarketEvent::RevisionRequested {
+        run_id: RunId(1),
+        agent_id: AgentId(1),
+        reason_uri: "ipfs://again".into(),
+        revision_count: 2,
+    }]);
+    db.store.rollback_to(CHAIN, &block(6, 0)).await.unwrap();
+    db.store.commit_range(CHAIN, &range(&fork, 7, 8, 1)).await.unwrap();
+
+    let after = read_feed(&db.store, head, 3, &all).await;
+    let removed: usize = history[6..].iter().map(Vec::len).sum();
+    assert_eq!(after.len(), removed + 2);
+    // First every removed event, newest first, with the identity it was added under ...
+    let retractions: Vec<&FeedItem> = after.iter().take_while(|i| i.removed).collect();
+    assert_eq!(retractions.len(), removed);
+    let mut expected: Vec<&FeedItem> =
+        first.iter().filter(|i| i.event.position.block_number > 6).collect();
+    expected.reverse();
+    assert_eq!(
+        retractions.iter().map(|i| &i.event).collect::<Vec<_>>(),
+        expected.iter().map(|i| &i.event).collect::<Vec<_>>()
+    );
+    // ... then the fork's events, after every earlier position.
+    assert!(after[removed..].iter().all(|i| !i.removed && i.event.position.block_number > 6));
+    assert!(after.iter().all(|i| i.seq > head) && after.windows(2).all(|w| w[0].seq < w[1].seq));
+
+    // A consumer that read up to `head` and resumes, and one that starts over, both end with
+    // exactly the events table.
+    apply(&mut state, &after);
+    assert_eq!(state, stored(db).await);
+    // The feed is append-only: what was read before the reorg is still its beginning.
+    let again = read_feed(&db.store, 0, 7, &all).await;
+    assert_eq!(again[..first.len()], first[..]);
+    assert_eq!(again[first.len()..], after[..]);
+    let mut replayed = BTreeSet::new();
+    apply(&mut replayed, &again);
+    assert_eq!(replayed, stored(db).await);
+
+    // Filters select the same items as filtering the whole feed.
+    let everything = read_feed(&db.store, 0, 1000, &all).await;
+    let filters = [
+        FeedFilter { kinds: vec!["Claimed".into(), "Submitted".into()], ..FeedFilter::default() },
+        FeedFilter { run_id: Some(RunId(1)), ..FeedFilter::default() },
+        FeedFilter { agent_id: Some(AgentId(1)), ..FeedFilter::default() },
+        FeedFilter { poster: Some(POSTER), ..FeedFilter::default() },
+    ];
+    for filter in &filters {
+        let got = read_feed(&db.store, 0, 2, filter).await;
+        let want: Vec<&FeedItem> = everything
+            .iter()
+            .filter(|i| {
+                (filter.kinds.is_empty() || filter.kinds.iter().any(|k| k == i.event.event.name()))
+                    && filter.run_id.is_none_or(|r| i.event.event.run_id() == Some(r))
+                    && filter.agent_id.is_none_or(|a| i.event.event.agent_id() == Some(a))
+            })
+            .collect();
+        assert!(!got.is_empty(), "{filter:?}");
+        if filter.poster.is_none() {
+            assert_eq!(got.iter().collect::<Vec<_>>(), want, "{filter:?}");
+        } else {
+            // Every run of the lifecycle is POSTER's: the poster filter keeps every run's event.
+            let runs: Vec<&FeedItem> =
+                everything.iter().filter(|i| i.event.event.run_id().is_some()).collect();
+            assert_eq!(got.iter().collect::<Vec<_>>(), runs);
+        }
+    }
+    let nobody = FeedFilter { poster: Some(WALLET), ..FeedFilter::default() };
+    assert!(read_feed(&db.store, 0, 10, &nobody).await.is_empty());
+}
+
 backends!(
+    the_feed_replays_to_exactly_the_events_table,
     migrate_twice_is_a_noop,
     commit_applies_every_event_kind,
     recommitting_a_range_changes_nothing,

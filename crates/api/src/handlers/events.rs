@@ -1,0 +1,278 @@
+//! `/api/events`: the event feed, paged by position (`after=seq`), and the same as Server-Sent
+//! Events with resume (`after=` or `Last-Event-ID`).
+//!
+//! Every event the indexer commits has a position `seq` that only grows; a reorg appends a
+//! retraction (`removed: true`, same identity) of each event it removed, newest first, and the
+//! feed never changes behind a position. A consumer that applies the feed (add; remove on a
+//! retraction) from any position it reached ends with exactly the indexed events. The stream
+//! polls the database for new positions (`ApiConfig::stream_poll`), so any number of replicas on
+//! one database serve the same stream, and a replica keeps nothing a client could depend on.
+
+// utoipa's `params(...)` expansion names the IntoParams types by qualified path.
+#![allow(unused_qualifications)]
+
+use std::{convert::Infallible, sync::LazyLock, time::Duration};
+
+use axum::{
+    Json,
+    extract::State,
+    http::HeaderMap,
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use futures::{StreamExt, stream};
+use runs_bindings::{RunEscrow::RunEscrowEvents, StakeVault::StakeVaultEvents};
+use runs_db::read::{FeedFilter, FeedItem};
+use runs_primitives::{AgentId, RunId};
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
+use utoipa::IntoParams;
+
+use super::{MAX_LIMIT, event_dto};
+use crate::{
+    ApiError, ApiState, ErrorBody,
+    dto::{EventList, FeedEvent},
+    extract::{ApiQuery, Db, parse_address, parse_id, parse_int},
+};
+
+/// The largest `after` (positions are stored as `BIGINT`).
+const MAX_SEQ: u64 = i64::MAX as u64;
+
+/// The most event types one filter may name.
+const MAX_TYPES: usize = 64;
+
+/// Items a stream holds for a client that is not reading; when they are all unread for
+/// [`LAG_TIMEOUT`], the client is disconnected with its position.
+const STREAM_BUFFER: usize = 256;
+
+/// How long a stream waits for a client that stopped reading.
+const LAG_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The comment line sent when nothing else was sent for this long.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// Seconds a client refused for the stream cap is told to wait.
+const RETRY_AFTER: u64 = 5;
+
+/// Every contract event name, from the bindings' generated signatures (the ABI is the one list).
+static EVENT_TYPES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut names: Vec<&'static str> = RunEscrowEvents::SIGNATURES
+        .iter()
+        .chain(StakeVaultEvents::SIGNATURES)
+        .map(|signature| signature.split('(').next().unwrap_or(signature))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+});
+
+/// Filters of the feed, taken as text and validated here so each bad value gets a 400 naming it.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub(crate) struct FeedParams {
+    /// Only items after this position (default 0: from the beginning).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 9223372036854775807_u64)]
+    after: Option<String>,
+    /// Comma-separated event types, e.g. `Claimed,Approved`.
+    #[param(value_type = Option<String>, example = "Claimed,Approved")]
+    r#type: Option<String>,
+    /// Only events about this run.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 9223372036854775807_u64)]
+    run_id: Option<String>,
+    /// Only events about this agent.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 9223372036854775807_u64)]
+    agent_id: Option<String>,
+    /// Only events about runs this address posted.
+    #[param(value_type = Option<String>, pattern = "^0x[0-9a-fA-F]{40}$")]
+    poster: Option<String>,
+    /// Items per page of `GET /api/events`, 1–100 (default 100); the stream sends every item.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
+}
+
+impl FeedParams {
+    /// The position to start after, the filter and the page size.
+    fn parse(&self) -> Result<(u64, FeedFilter, u32), ApiError> {
+        let after = match &self.after {
+            Some(raw) => parse_int("after", raw, 0, MAX_SEQ)?,
+            None => 0,
+        };
+        let kinds = match self.r#type.as_deref() {
+            None => Vec::new(),
+            Some(raw) => {
+                let kinds: Vec<String> = raw.split(',').map(|k| k.trim().to_owned()).collect();
+                if kinds.len() > MAX_TYPES {
+                    return Err(ApiError::invalid("type", format!("at most {MAX_TYPES} types")));
+                }
+                if let Some(unknown) = kinds.iter().find(|k| !EVENT_TYPES.contains(&k.as_str())) {
+                    return Err(ApiError::invalid(
+                        "type",
+                        format!(
+                            "unknown event type {unknown:?}; one of {}",
+                            EVENT_TYPES.join(", ")
+                        ),
+                    ));
+                }
+                kinds
+            }
+        };
+        let filter = FeedFilter {
+            kinds,
+            run_id: self.run_id.as_deref().map(|r| parse_id("runId", r).map(RunId)).transpose()?,
+            agent_id: self
+                .agent_id
+                .as_deref()
+                .map(|a| parse_id("agentId", a).map(AgentId))
+                .transpose()?,
+            poster: self.poster.as_deref().map(|p| parse_address("poster", p)).transpose()?,
+        };
+        let limit = match &self.limit {
+            Some(raw) => parse_int("limit", raw, 1, u64::from(MAX_LIMIT))? as u32,
+            None => MAX_LIMIT,
+        };
+        Ok((after, filter, limit))
+    }
+}
+
+/// The wire shape of a feed item.
+fn feed_dto(chain_id: u64, item: &FeedItem) -> FeedEvent {
+    let event = event_dto(&item.event);
+    FeedEvent {
+        seq: item.seq,
+        kind: event.kind,
+        removed: item.removed,
+        chain_id,
+        block_number: event.block_number,
+        block_hash: format!("{:#x}", item.event.position.block_hash),
+        tx_hash: event.tx_hash,
+        log_index: event.log_index,
+        timestamp: event.timestamp,
+        run_id: item.event.event.run_id().map(RunId::get),
+        agent_id: item.event.event.agent_id().map(AgentId::get),
+        data: event.data,
+    }
+}
+
+/// The event feed after a position, filtered.
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "events",
+    params(FeedParams),
+    responses(
+        (status = 200, description = "The feed items after `after`, in feed order", body = EventList),
+        (status = 400, description = "A parameter is invalid (INVALID_PARAMETER)", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_events(
+    State(state): State<ApiState>,
+    ApiQuery(params): ApiQuery<FeedParams>,
+    mut db: Db,
+) -> Result<Json<EventList>, ApiError> {
+    let (after, filter, limit) = params.parse()?;
+    // The head first: every item read after it is at least as new.
+    let indexed_block = db.head().await?.number();
+    let head_seq = db.reader.last_seq(state.chain_id()).await?;
+    let items = db.reader.feed(state.chain_id(), after, limit, &filter).await?;
+    let next_after = items.last().map_or(after, |item| item.seq);
+    let chain_id = state.chain_id();
+    Ok(Json(EventList {
+        events: items.iter().map(|item| feed_dto(chain_id, item)).collect(),
+        next_after,
+        head_seq,
+        indexed_block,
+    }))
+}
+
+/// The event feed as Server-Sent Events, live.
+///
+/// Each item is one event with `id:` its `seq`, `event:` its type and `data:` the JSON of the
+/// item (as in `GET /api/events`). Resumes after `Last-Event-ID` when the client sends it (as
+/// browsers do on reconnect), else after `after`. A comment line is sent every 15 s of silence.
+/// A client that stops reading is sent `event: lagged` with `data: {"after": SEQ}` (its
+/// position: reconnect with it) and disconnected, rather than buffered without bound.
+#[utoipa::path(
+    get,
+    path = "/api/events/stream",
+    tag = "events",
+    params(
+        FeedParams,
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this position (wins over `after`)"),
+    ),
+    responses(
+        (status = 200, description = "An endless text/event-stream of feed items", content_type = "text/event-stream", body = String),
+        (status = 400, description = "A parameter is invalid (INVALID_PARAMETER)", body = ErrorBody),
+        (status = 503, description = "Too many streams are open (TOO_MANY_STREAMS, with Retry-After)", body = ErrorBody),
+    )
+)]
+pub(crate) async fn stream_events(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    ApiQuery(params): ApiQuery<FeedParams>,
+) -> Result<Response, ApiError> {
+    let (mut after, filter, _) = params.parse()?;
+    if let Some(raw) = headers.get("last-event-id") {
+        let raw = raw.to_str().map_err(|_| ApiError::invalid("Last-Event-ID", "not text"))?;
+        after = parse_int("Last-Event-ID", raw.trim(), 0, MAX_SEQ)?;
+    }
+    let slot = state.stream_slot().ok_or(ApiError::TooManyStreams { retry_after: RETRY_AFTER })?;
+
+    let (tx, rx) = mpsc::channel::<Event>(STREAM_BUFFER);
+    let (last_tx, last_rx) = oneshot::channel::<Event>();
+    tokio::spawn(async move {
+        // The slot is held as long as the stream is produced.
+        let _slot = slot;
+        if let Some(position) = produce(&state, after, &filter, &tx).await {
+            let lagged = serde_json::json!({ "after": position });
+            let _ = last_tx.send(Event::default().event("lagged").data(lagged.to_string()));
+        }
+    });
+    // The buffered items first, then (if the client lagged) where to resume.
+    let events = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) })
+        .chain(stream::once(last_rx).filter_map(|last| async move { last.ok() }))
+        .map(Ok::<_, Infallible>);
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)).into_response())
+}
+
+/// Sends the feed after `after` into `tx` until the client goes away (`None`) or stops reading
+/// (`Some(position)`: the last position it was sent).
+async fn produce(
+    state: &ApiState,
+    mut after: u64,
+    filter: &FeedFilter,
+    tx: &mpsc::Sender<Event>,
+) -> Option<u64> {
+    let chain_id = state.chain_id();
+    let poll = state.config().stream_poll;
+    loop {
+        let batch =
+            async { state.store().reader().await?.feed(chain_id, after, MAX_LIMIT, filter).await };
+        let items = match batch.await {
+            Ok(items) => items,
+            Err(err) => {
+                tracing::warn!(target: "runs::api", error = %err, "event stream: reading the feed failed; retrying");
+                Vec::new()
+            }
+        };
+        if items.is_empty() {
+            tokio::select! {
+                () = tokio::time::sleep(poll) => continue,
+                () = tx.closed() => return None,
+            }
+        }
+        for item in &items {
+            let data = serde_json::to_string(&feed_dto(chain_id, item)).unwrap_or_default();
+            let event =
+                Event::default().id(item.seq.to_string()).event(item.event.event.name()).data(data);
+            match tokio::time::timeout(LAG_TIMEOUT, tx.send(event)).await {
+                Ok(Ok(())) => after = item.seq,
+                Ok(Err(_)) => return None,
+                Err(_) => return Some(after),
+            }
+        }
+    }
+}
