@@ -20,7 +20,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from chain import API, RPC, api, call, check, rpc, usdc_balance
+from chain import API, RPC, USDC, api, call, check, rpc, usdc_balance
 
 ENV = os.environ
 RUNS = ENV["RUNS_BIN"]
