@@ -6,12 +6,16 @@
 
 use std::str::FromStr;
 
-use alloy::primitives::U256;
+use alloy::{
+    contract::{CallBuilder, CallDecoder},
+    primitives::U256,
+    providers::DynProvider,
+};
 use eyre::WrapErr;
 use runs_primitives::{AgentId, AgentStatus, RunId, RunState, Usdc};
 
 use crate::{
-    chain::{Chain, Pull, agent_status, id, run_state},
+    chain::{Chain, PermitSignature, Pull, agent_status, id, run_state},
     hints::HintedError,
     output::{ActionReport, Record, TxReport, Value, iso8601},
 };
@@ -99,8 +103,15 @@ pub(crate) async fn create_run(
     if run.fund {
         let total = creation_cost(chain, run.reward, run.terms_version).await?;
         let what = format!("reward {} + fee {}", run.reward, total.saturating_sub(run.reward));
-        let tx = match chain.prepare_pull(*escrow.address(), total, &what, permit).await? {
-            Pull::Permit(p) => {
+        let pull = chain.prepare_pull(*escrow.address(), total, &what, permit).await?;
+        let plain =
+            escrow.createAndFund(spec.clone(), reward, deadline, max_revisions, stake, terms);
+        send_pulling(
+            chain,
+            &mut transactions,
+            Some(pull),
+            ("RunEscrow.createAndFund".to_owned(), plain),
+            |p| {
                 let permit = (p.deadline, p.v, p.r, p.s).into();
                 let call = escrow.createAndFundWithPermit(
                     spec,
@@ -111,21 +122,10 @@ pub(crate) async fn create_run(
                     terms,
                     permit,
                 );
-                chain.send("RunEscrow.createAndFundWithPermit", call).await?
-            }
-            Pull::Approved(approval) => {
-                transactions.push(approval);
-                let call =
-                    escrow.createAndFund(spec, reward, deadline, max_revisions, stake, terms);
-                chain.send("RunEscrow.createAndFund", call).await?
-            }
-            Pull::Ready => {
-                let call =
-                    escrow.createAndFund(spec, reward, deadline, max_revisions, stake, terms);
-                chain.send("RunEscrow.createAndFund", call).await?
-            }
-        };
-        transactions.push(tx);
+                ("RunEscrow.createAndFundWithPermit".to_owned(), call)
+            },
+        )
+        .await?;
     } else {
         let call = escrow.createRun(spec, reward, deadline, max_revisions, stake, terms);
         transactions.push(chain.send("RunEscrow.createRun", call).await?);
@@ -141,6 +141,31 @@ pub(crate) async fn create_run(
     };
     let result = Record::new().with("runId", run_id.unwrap_or(Value::None));
     Ok(ActionReport { transactions, result, summary, now })
+}
+
+/// Sends a call that pulls USDC and appends what was sent: with a permit, the `...WithPermit`
+/// variant `with_permit` builds; else (after the approval, if one was just sent) the plain call.
+/// `pull` is `None` when the plain call is sent as is, for its decoded revert.
+async fn send_pulling<'a, D: CallDecoder, P: CallDecoder>(
+    chain: &Chain,
+    transactions: &mut Vec<TxReport>,
+    pull: Option<Pull>,
+    (label, call): (String, CallBuilder<&'a DynProvider, D>),
+    with_permit: impl FnOnce(PermitSignature) -> (String, CallBuilder<&'a DynProvider, P>),
+) -> eyre::Result<()> {
+    let tx = match pull {
+        Some(Pull::Permit(signature)) => {
+            let (label, call) = with_permit(signature);
+            chain.send(&label, call).await?
+        }
+        Some(Pull::Approved(approval)) => {
+            transactions.push(approval);
+            chain.send(&label, call).await?
+        }
+        Some(Pull::Ready) | None => chain.send(&label, call).await?,
+    };
+    transactions.push(tx);
+    Ok(())
 }
 
 /// Reward + the fee of the terms a new run would be created under (`terms_version`, or the
@@ -175,29 +200,22 @@ pub(crate) async fn fund_run(
     let mut transactions = Vec::new();
     // Only a DRAFT of the signer's can be funded: otherwise send the plain call, whose revert
     // (decoded) says exactly what is wrong, before touching any allowance.
-    if run.state == RunState::Draft.as_u8() && run.poster == chain.sender()? {
+    let pull = if run.state == RunState::Draft.as_u8() && run.poster == chain.sender()? {
         let total = Usdc::from_base_units(run.reward.saturating_add(run.fee));
         let what = format!(
             "reward {} + fee {}",
             Usdc::from_base_units(run.reward),
             Usdc::from_base_units(run.fee)
         );
-        match chain.prepare_pull(*escrow.address(), total, &what, permit).await? {
-            Pull::Permit(p) => {
-                let permit = (p.deadline, p.v, p.r, p.s).into();
-                let call = escrow.fundWithPermit(id, permit);
-                let label = format!("RunEscrow.fundWithPermit({run_id})");
-                transactions.push(chain.send(&label, call).await?);
-            }
-            Pull::Approved(approval) => {
-                transactions.push(approval);
-                transactions.push(chain.send(&label, escrow.fund(id)).await?);
-            }
-            Pull::Ready => transactions.push(chain.send(&label, escrow.fund(id)).await?),
-        }
+        Some(chain.prepare_pull(*escrow.address(), total, &what, permit).await?)
     } else {
-        transactions.push(chain.send(&label, escrow.fund(id)).await?);
-    }
+        None
+    };
+    send_pulling(chain, &mut transactions, pull, (label, escrow.fund(id)), |p| {
+        let permit = (p.deadline, p.v, p.r, p.s).into();
+        (format!("RunEscrow.fundWithPermit({run_id})"), escrow.fundWithPermit(id, permit))
+    })
+    .await?;
     let now = chain.now().await?;
     let summary = format!("run {run_id} funded: OPEN");
     let result = Record::new().with("runId", Value::Id(run_id.get()));
@@ -294,25 +312,19 @@ pub(crate) async fn reject(
     let mut transactions = Vec::new();
     // Only the poster of a SUBMITTED run can reject: otherwise send the plain call, whose revert
     // (decoded) says exactly what is wrong, before touching any allowance.
-    if run.state == RunState::Submitted.as_u8() && run.poster == chain.sender()? {
+    let pull = if run.state == RunState::Submitted.as_u8() && run.poster == chain.sender()? {
         let bond = Usdc::from_base_units(run.requiredStake);
         let what = format!("the rejection bond, run {run_id}'s required stake");
-        match chain.prepare_pull(*escrow.address(), bond, &what, permit).await? {
-            Pull::Permit(p) => {
-                let permit = (p.deadline, p.v, p.r, p.s).into();
-                let call = escrow.rejectWithPermit(id, reason.to_owned(), permit);
-                let label = format!("RunEscrow.rejectWithPermit({run_id})");
-                transactions.push(chain.send(&label, call).await?);
-            }
-            Pull::Approved(approval) => {
-                transactions.push(approval);
-                transactions.push(chain.send(&label, reject()).await?);
-            }
-            Pull::Ready => transactions.push(chain.send(&label, reject()).await?),
-        }
+        Some(chain.prepare_pull(*escrow.address(), bond, &what, permit).await?)
     } else {
-        transactions.push(chain.send(&label, reject()).await?);
-    }
+        None
+    };
+    send_pulling(chain, &mut transactions, pull, (label, reject()), |p| {
+        let permit = (p.deadline, p.v, p.r, p.s).into();
+        let call = escrow.rejectWithPermit(id, reason.to_owned(), permit);
+        (format!("RunEscrow.rejectWithPermit({run_id})"), call)
+    })
+    .await?;
     run_report(chain, run_id, transactions).await
 }
 
@@ -360,23 +372,17 @@ pub(crate) async fn stake(chain: &Chain, amount: Usdc, permit: bool) -> eyre::Re
     let agent_id = own_agent(chain).await?;
     let label = format!("StakeVault.stake({amount})");
     let mut transactions = Vec::new();
-    if agent_id.is_zero() {
-        // Unregistered: the plain call's decoded revert says so, before any allowance is set.
-        transactions.push(chain.send(&label, vault.stake(units)).await?);
+    // Unregistered: the plain call's decoded revert says so, before any allowance is set.
+    let pull = if agent_id.is_zero() {
+        None
     } else {
-        match chain.prepare_pull(*vault.address(), amount, "stake", permit).await? {
-            Pull::Permit(p) => {
-                let call = vault.stakeWithPermit(units, p.deadline, p.v, p.r, p.s);
-                let label = format!("StakeVault.stakeWithPermit({amount})");
-                transactions.push(chain.send(&label, call).await?);
-            }
-            Pull::Approved(approval) => {
-                transactions.push(approval);
-                transactions.push(chain.send(&label, vault.stake(units)).await?);
-            }
-            Pull::Ready => transactions.push(chain.send(&label, vault.stake(units)).await?),
-        }
-    }
+        Some(chain.prepare_pull(*vault.address(), amount, "stake", permit).await?)
+    };
+    send_pulling(chain, &mut transactions, pull, (label, vault.stake(units)), |p| {
+        let call = vault.stakeWithPermit(units, p.deadline, p.v, p.r, p.s);
+        (format!("StakeVault.stakeWithPermit({amount})"), call)
+    })
+    .await?;
     agent_report(chain, agent_id, transactions).await
 }
 

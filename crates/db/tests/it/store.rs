@@ -303,6 +303,25 @@ fn range(history: &[Vec<MarketEvent>], from: u64, to: u64, fork: u8) -> RangeCom
     }
 }
 
+/// The canonical chain after a reorg of [`lifecycle`]: blocks 7.. replaced by two blocks in which
+/// run 1 gets another revision instead of being approved.
+fn fork_of(history: &[Vec<MarketEvent>]) -> Vec<Vec<MarketEvent>> {
+    let mut fork = history[..6].to_vec();
+    fork.push(vec![MarketEvent::Submitted {
+        run_id: RunId(1),
+        agent_id: AgentId(1),
+        deliverable_uri: "ipfs://fork".into(),
+        revision_count: 1,
+    }]);
+    fork.push(vec![MarketEvent::RevisionRequested {
+        run_id: RunId(1),
+        agent_id: AgentId(1),
+        reason_uri: "ipfs://again".into(),
+        revision_count: 2,
+    }]);
+    fork
+}
+
 /// The last block of [`lifecycle`].
 const LAST: u64 = 16;
 
@@ -521,19 +540,7 @@ async fn a_failed_commit_leaves_nothing(db: &TestDb) {
 async fn rollback_equals_never_seeing_the_orphans(db: &TestDb) {
     let history = lifecycle();
     // The canonical chain replaces blocks 7.. with a fork where run 1 gets another revision.
-    let mut fork = history[..6].to_vec();
-    fork.push(vec![MarketEvent::Submitted {
-        run_id: RunId(1),
-        agent_id: AgentId(1),
-        deliverable_uri: "ipfs://fork".into(),
-        revision_count: 1,
-    }]);
-    fork.push(vec![MarketEvent::RevisionRequested {
-        run_id: RunId(1),
-        agent_id: AgentId(1),
-        reason_uri: "ipfs://again".into(),
-        revision_count: 2,
-    }]);
+    let fork = fork_of(&history);
 
     index_lifecycle(&db.store).await;
     let stats = db.store.rollback_to(CHAIN, &block(6, 0)).await.unwrap();
@@ -739,19 +746,7 @@ async fn the_feed_replays_to_exactly_the_events_table(db: &TestDb) {
     assert_eq!(db.store.reader().await.unwrap().last_seq(CHAIN).await.unwrap(), head);
 
     // A reorg: blocks 7.. replaced by a fork of two blocks.
-    let mut fork = history[..6].to_vec();
-    fork.push(vec![MarketEvent::Submitted {
-        run_id: RunId(1),
-        agent_id: AgentId(1),
-        deliverable_uri: "ipfs://fork".into(),
-        revision_count: 1,
-    }]);
-    fork.push(vec![MarketEvent::RevisionRequested {
-        run_id: RunId(1),
-        agent_id: AgentId(1),
-        reason_uri: "ipfs://again".into(),
-        revision_count: 2,
-    }]);
+    let fork = fork_of(&history);
     db.store.rollback_to(CHAIN, &block(6, 0)).await.unwrap();
     db.store.commit_range(CHAIN, &range(&fork, 7, 8, 1)).await.unwrap();
 
