@@ -48,3 +48,16 @@ mod generated {
 }
 
 pub use generated::{IRunEscrow, IStakeVault, MockUSDC, RunEscrow, StakeVault};
+
+/// The name of every event the marketplace contracts emit (`RunCreated`, `Staked`, …), sorted,
+/// from the generated signatures: what the feed's `type` filter accepts.
+pub fn event_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = RunEscrow::RunEscrowEvents::SIGNATURES
+        .iter()
+        .chain(StakeVault::StakeVaultEvents::SIGNATURES)
+        .map(|signature| signature.split('(').next().unwrap_or(signature))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}

@@ -1,5 +1,6 @@
-// The runs explorer: renders the page the URL names from the REST API, keeps it live by polling
-// /ready for a new indexed block, and signs the market's actions with an EIP-1193 wallet
+// The runs explorer: renders the page the URL names from the REST API, keeps it live from the
+// event stream (/api/events/stream; a short poll of /ready when the stream is unavailable), and
+// signs the market's actions with an EIP-1193 wallet
 // (window.ethereum) when there is one. No dependencies, no build step; served with a strict CSP.
 
 const STATES = ["DRAFT", "OPEN", "CLAIMED", "IN_PROGRESS", "SUBMITTED", "REVISION_REQUESTED",
@@ -677,12 +678,59 @@ function route() {
   return notFound();
 }
 
+// Renders the page; a request while a render is in flight renders once more after it, so a
+// change that arrives mid-render is never lost.
+let dirty = false;
 async function render() {
-  if (rendering) return rendering;
+  if (rendering) {
+    dirty = true;
+    return rendering;
+  }
   rendering = current.render().finally(() => {
     rendering = null;
+    if (dirty) {
+      dirty = false;
+      render();
+    }
   });
   return rendering;
+}
+
+// Live updates: the event stream when it is open (any new or retracted event re-renders the
+// page), else a short poll of /ready's indexed block. /ready is polled either way for the
+// chain's clock and the freshness line.
+let streaming = false;
+
+async function subscribe() {
+  if (!window.EventSource || !config?.eventTypes) return;
+  let head;
+  try {
+    head = (await api("/api/events?limit=1")).headSeq;
+  } catch {
+    return;
+  }
+  const source = new EventSource(`/api/events/stream?after=${head}`);
+  let timer = null;
+  const changed = () => {
+    clearTimeout(timer);
+    timer = setTimeout(render, 100);
+  };
+  for (const type of config.eventTypes) source.addEventListener(type, changed);
+  // Dropped for reading too slowly: start over from the head (the page re-renders anyway).
+  source.addEventListener("lagged", () => {
+    source.close();
+    streaming = false;
+    changed();
+    subscribe();
+  });
+  source.addEventListener("open", () => {
+    streaming = true;
+  });
+  // The browser reconnects by itself (with Last-Event-ID); the poll covers the gap, and takes
+  // over if the server refused the stream.
+  source.addEventListener("error", () => {
+    streaming = source.readyState === EventSource.OPEN;
+  });
 }
 
 async function poll() {
@@ -691,8 +739,9 @@ async function poll() {
     const status = await (await fetch("/ready")).json();
     if (status.indexedBlockTime) clock = { chain: Date.parse(status.indexedBlockTime) / 1000, wall: Date.now() };
     const fresh = document.getElementById("freshness");
-    fresh.textContent = `Indexed block ${status.indexedBlock}${status.ready ? "" : ` (${status.reason})`} · live`;
-    if (indexedBlock !== null && status.indexedBlock !== indexedBlock) await render();
+    const how = streaming ? "live" : "live (polling)";
+    fresh.textContent = `Indexed block ${status.indexedBlock}${status.ready ? "" : ` (${status.reason})`} · ${how}`;
+    if (!streaming && indexedBlock !== null && status.indexedBlock !== indexedBlock) await render();
     indexedBlock = status.indexedBlock;
   } catch {
     document.getElementById("freshness").textContent = "API unreachable; retrying";
@@ -719,6 +768,7 @@ async function start() {
   }, 1000);
   await poll();
   await render();
+  subscribe();
 }
 
 start();

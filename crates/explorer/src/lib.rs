@@ -169,6 +169,8 @@ fn config_json(config: &ExplorerConfig) -> Value {
         "chainId": config.chain_id,
         "contracts": contracts,
         "feeBps": config.fee_bps,
+        // What the live pages listen for on /api/events/stream (one listener per event type).
+        "eventTypes": runs_bindings::event_names(),
         "calls": {
             "createAndFund": call::<RunEscrow::createAndFundCall>(),
             "approve": call::<RunEscrow::approveCall>(),

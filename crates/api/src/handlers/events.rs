@@ -23,7 +23,6 @@ use axum::{
     },
 };
 use futures::{StreamExt, stream};
-use runs_bindings::{RunEscrow::RunEscrowEvents, StakeVault::StakeVaultEvents};
 use runs_db::read::{FeedFilter, FeedItem};
 use runs_primitives::{AgentId, RunId};
 use serde::Deserialize;
@@ -56,17 +55,8 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Seconds a client refused for the stream cap is told to wait.
 const RETRY_AFTER: u64 = 5;
 
-/// Every contract event name, from the bindings' generated signatures (the ABI is the one list).
-static EVENT_TYPES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    let mut names: Vec<&'static str> = RunEscrowEvents::SIGNATURES
-        .iter()
-        .chain(StakeVaultEvents::SIGNATURES)
-        .map(|signature| signature.split('(').next().unwrap_or(signature))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names
-});
+/// Every contract event name (from the ABI, through the bindings).
+static EVENT_TYPES: LazyLock<Vec<&'static str>> = LazyLock::new(runs_bindings::event_names);
 
 /// Filters of the feed, taken as text and validated here so each bad value gets a 400 naming it.
 #[derive(Debug, Default, Deserialize, IntoParams)]

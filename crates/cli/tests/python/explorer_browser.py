@@ -161,11 +161,14 @@ def runs_page_matches_api(driver):
 
 
 def live_update(driver):
-    """A run changed on chain (not through the page) updates in the open page without a reload."""
+    """A run changed on chain (not through the page) updates in the open page without a reload,
+    through the event stream."""
     run = next(r for r in api("/api/runs?state=OPEN&limit=100")["runs"] if r["posterAddress"].lower() == OTHER_POSTER.lower())
     run_id = run["bountyId"]
     driver.get(BASE + f"/runs/{run_id}")
     wait(driver, lambda d: "OPEN" in d.find_element(By.CSS_SELECTOR, ".badge").text, "the OPEN run")
+    # The page follows the event stream (not the fallback poll).
+    wait(driver, lambda d: d.find_element(By.ID, "freshness").text.endswith("· live"), "the stream to open")
     driver.execute_script("window.__sameDocument = 'yes';")
     cancel = "0x40e58ee5" + hex(run_id)[2:].rjust(64, "0")  # cancel(uint256)
     rpc("eth_sendTransaction", [{"from": OTHER_POSTER, "to": api("/explorer/config.json")["contracts"]["runEscrow"], "data": cancel}])
