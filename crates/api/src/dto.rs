@@ -559,9 +559,12 @@ pub struct FeedEvent {
     pub log_index: u64,
     /// The block's time.
     pub timestamp: String,
-    /// The run it is about, if any.
+    /// The run it is about; absent when the event is about no run (not `null`, so that no
+    /// client or tool follows an empty link to `/api/runs/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<u64>,
-    /// The agent it is about, if any.
+    /// The agent it is about; absent when the event is about no agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<u64>,
     /// The event's arguments (amounts as base-unit strings, addresses checksummed).
     #[schema(value_type = Object)]
