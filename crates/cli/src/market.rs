@@ -245,8 +245,8 @@ pub(crate) async fn run_action(
     };
     match action {
         // The agent's own progress: remind it of the submission deadline.
-        RunAction::Start => agent_run_report(chain, run_id, vec![tx]).await,
-        _ => run_report(chain, run_id, vec![tx]).await,
+        RunAction::Start => run_report(chain, run_id, vec![tx], Audience::Agent).await,
+        _ => run_report(chain, run_id, vec![tx], Audience::Anyone).await,
     }
 }
 
@@ -290,8 +290,8 @@ pub(crate) async fn run_text_action(
     };
     match action {
         // The agent's own deliverable: remind it of the submission deadline (a revision's).
-        TextAction::Submit => agent_run_report(chain, run_id, vec![tx]).await,
-        _ => run_report(chain, run_id, vec![tx]).await,
+        TextAction::Submit => run_report(chain, run_id, vec![tx], Audience::Agent).await,
+        _ => run_report(chain, run_id, vec![tx], Audience::Anyone).await,
     }
 }
 
@@ -325,7 +325,7 @@ pub(crate) async fn reject(
         (format!("RunEscrow.rejectWithPermit({run_id})"), call)
     })
     .await?;
-    run_report(chain, run_id, transactions).await
+    run_report(chain, run_id, transactions, Audience::Anyone).await
 }
 
 /// Withdraws the signer's credits of failed payouts.
@@ -415,7 +415,7 @@ pub(crate) async fn claim(
     let escrow = chain.escrow();
     let call = escrow.claim(run_id.to_u256(), agent_id);
     let tx = chain.send(&format!("RunEscrow.claim({run_id}, {agent_id})"), call).await?;
-    agent_run_report(chain, run_id, vec![tx]).await
+    run_report(chain, run_id, vec![tx], Audience::Agent).await
 }
 
 /// The signer's agent id, 0 when the wallet has none.
@@ -540,55 +540,48 @@ pub(crate) async fn show_agent(chain: &Chain, agent_id: U256) -> eyre::Result<(R
     Ok((record, now))
 }
 
-/// The transactions and the run's state (and, for a rejection or a dispute, what comes next).
+/// Whom a run report's closing line speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Audience {
+    /// Anyone: the state, what comes next after a rejection or a dispute, and `settled`.
+    Anyone,
+    /// The run's agent: when a submission is due.
+    Agent,
+}
+
+/// The transactions and the run's state after them, with a closing line for `audience`.
 pub(crate) async fn run_report(
     chain: &Chain,
     run_id: RunId,
     transactions: Vec<TxReport>,
+    audience: Audience,
 ) -> eyre::Result<ActionReport> {
     let run = chain.view("RunEscrow.getRun", chain.escrow().getRun(run_id.to_u256())).await?;
     let state = run_state(run.state);
-    let summary = match &state {
-        Value::RunState(RunState::Rejected) if run.settled => {
+    let at = |period: u32| iso8601(run.timerStart + u64::from(period));
+    let summary = match (&state, audience) {
+        (Value::RunState(s), Audience::Agent) if s.is_awaiting_submission() => {
+            format!("run {run_id} is {s}; submit by {} or risk a slash", at(run.terms.claimTimeout))
+        }
+        (Value::RunState(RunState::Rejected), Audience::Anyone) if run.settled => {
             format!("run {run_id} is REJECTED, final: the poster is refunded")
         }
-        Value::RunState(RunState::Rejected) => format!(
+        (Value::RunState(RunState::Rejected), Audience::Anyone) => format!(
             "run {run_id} is REJECTED; the agent may dispute until {}, then anyone makes it final",
-            iso8601(run.timerStart + u64::from(run.terms.disputeWindow))
+            at(run.terms.disputeWindow)
         ),
-        Value::RunState(RunState::Disputed) => format!(
+        (Value::RunState(RunState::Disputed), Audience::Anyone) => format!(
             "run {run_id} is DISPUTED; the arbitrator {} rules by {}",
             run.terms.arbitrator,
-            iso8601(run.timerStart + u64::from(run.terms.rulingPeriod))
+            at(run.terms.rulingPeriod)
         ),
-        Value::RunState(state) => format!("run {run_id} is {state}"),
+        (Value::RunState(state), _) => format!("run {run_id} is {state}"),
         _ => format!("run {run_id} updated"),
     };
-    let result = Record::new()
-        .with("runId", Value::Id(run_id.get()))
-        .with("state", state)
-        .with("settled", Value::Bool(run.settled));
-    let now = chain.now().await?;
-    Ok(ActionReport { transactions, result, summary, now })
-}
-
-/// The transactions and the run's state for its agent: when a submission is due.
-async fn agent_run_report(
-    chain: &Chain,
-    run_id: RunId,
-    transactions: Vec<TxReport>,
-) -> eyre::Result<ActionReport> {
-    let run = chain.view("RunEscrow.getRun", chain.escrow().getRun(run_id.to_u256())).await?;
-    let state = run_state(run.state);
-    let due = u64::from(run.terms.claimTimeout) + run.timerStart;
-    let summary = match &state {
-        Value::RunState(s) if s.is_awaiting_submission() => {
-            format!("run {run_id} is {s}; submit by {} or risk a slash", iso8601(due))
-        }
-        Value::RunState(s) => format!("run {run_id} is {s}"),
-        _ => format!("run {run_id} updated"),
-    };
-    let result = Record::new().with("runId", Value::Id(run_id.get())).with("state", state);
+    let mut result = Record::new().with("runId", Value::Id(run_id.get())).with("state", state);
+    if audience == Audience::Anyone {
+        result.push("settled", Value::Bool(run.settled));
+    }
     let now = chain.now().await?;
     Ok(ActionReport { transactions, result, summary, now })
 }

@@ -56,7 +56,9 @@ impl ResolveArgs {
             self.run_id, self.agent_share_bps, self.strike
         );
         let tx = chain.send(&label, call).await?;
-        market::run_report(&chain, self.run_id, vec![tx]).await?.print(self.tx.output.json)?;
+        market::run_report(&chain, self.run_id, vec![tx], market::Audience::Anyone)
+            .await?
+            .print(self.tx.output.json)?;
         Ok(())
     }
 }
