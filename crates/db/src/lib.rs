@@ -21,6 +21,9 @@
 //! - [`Store::lock_writer`] (waits) / [`Store::try_lock_writer`] → [`WriterLock`]
 //!   ([`WriterLock::is_held`], [`WriterLock::release`]; dropping it releases it).
 //! - [`Store::snapshot`] → [`Snapshot`] (events, runs, agents, params, credits; sorted).
+//! - Webhook subscriptions ([`webhooks`]): [`Store::add_webhook`], [`Store::webhooks`],
+//!   [`Store::remove_webhook`], [`Store::replay_webhook`], [`Store::lease_webhooks`],
+//!   [`Store::finish_webhook_attempt`], [`Store::webhook_deliveries`].
 //! - [`BlockRef`], [`RangeCommit`], [`CommitStats`], [`RollbackStats`].
 //! - Rows: [`RunRow`], [`AgentRow`], [`ChainParams`], [`CreditRow`]; reducers
 //!   [`reduce::apply_run`]`(Option<RunRow>, &ChainEvent)`,
@@ -45,6 +48,7 @@ pub mod reduce;
 mod rows;
 mod sqlite;
 mod store;
+pub mod webhooks;
 
 pub use error::{Error, Result};
 pub use lock::WriterLock;

@@ -62,11 +62,11 @@ pub enum Backend {
 /// The indexed data of one or more chains, in Postgres or SQLite. Cheap to clone (a pool handle).
 #[derive(Debug, Clone)]
 pub struct Store {
-    inner: Inner,
+    pub(crate) inner: Inner,
 }
 
 #[derive(Debug, Clone)]
-enum Inner {
+pub(crate) enum Inner {
     /// The pool serves writes and migrations; `reads` the [`crate::read::Reader`]s.
     Postgres {
         pool: PgPool,

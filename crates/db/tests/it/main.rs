@@ -3,3 +3,4 @@
 
 mod store;
 mod support;
+mod webhooks;

@@ -326,7 +326,7 @@ fn fork_of(history: &[Vec<MarketEvent>]) -> Vec<Vec<MarketEvent>> {
 const LAST: u64 = 16;
 
 /// Index the whole lifecycle in uneven ranges.
-async fn index_lifecycle(store: &Store) {
+pub(crate) async fn index_lifecycle(store: &Store) {
     let history = lifecycle();
     for (from, to) in [(1, 1), (2, 4), (5, 5), (6, 9), (10, 12), (13, LAST)] {
         store.commit_range(CHAIN, &range(&history, from, to, 0)).await.unwrap();
