@@ -23,13 +23,13 @@ use axum::{
     },
 };
 use futures::{StreamExt, stream};
-use runs_db::read::{FeedFilter, FeedItem};
+use runs_db::read::FeedFilter;
 use runs_primitives::{AgentId, RunId};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use utoipa::IntoParams;
 
-use super::{MAX_LIMIT, event_dto};
+use super::MAX_LIMIT;
 use crate::{
     ApiError, ApiState, ErrorBody,
     dto::{EventList, FeedEvent},
@@ -127,25 +127,6 @@ impl FeedParams {
     }
 }
 
-/// The wire shape of a feed item.
-fn feed_dto(chain_id: u64, item: &FeedItem) -> FeedEvent {
-    let event = event_dto(&item.event);
-    FeedEvent {
-        seq: item.seq,
-        kind: event.kind,
-        removed: item.removed,
-        chain_id,
-        block_number: event.block_number,
-        block_hash: format!("{:#x}", item.event.position.block_hash),
-        tx_hash: event.tx_hash,
-        log_index: event.log_index,
-        timestamp: event.timestamp,
-        run_id: item.event.event.run_id().map(RunId::get),
-        agent_id: item.event.event.agent_id().map(AgentId::get),
-        data: event.data,
-    }
-}
-
 /// The event feed after a position, filtered.
 #[utoipa::path(
     get,
@@ -171,7 +152,7 @@ pub(crate) async fn list_events(
     let next_after = items.last().map_or(after, |item| item.seq);
     let chain_id = state.chain_id();
     Ok(Json(EventList {
-        events: items.iter().map(|item| feed_dto(chain_id, item)).collect(),
+        events: items.iter().map(|item| FeedEvent::new(chain_id, item)).collect(),
         next_after,
         head_seq,
         indexed_block,
@@ -255,7 +236,7 @@ async fn produce(
             }
         }
         for item in &items {
-            let data = serde_json::to_string(&feed_dto(chain_id, item)).unwrap_or_default();
+            let data = serde_json::to_string(&FeedEvent::new(chain_id, item)).unwrap_or_default();
             let event =
                 Event::default().id(item.seq.to_string()).event(item.event.event.name()).data(data);
             match tokio::time::timeout(LAG_TIMEOUT, tx.send(event)).await {

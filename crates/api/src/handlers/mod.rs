@@ -8,11 +8,13 @@ pub(crate) mod runs;
 pub(crate) mod system;
 
 use runs_db::{AgentRow, ChainParams, Dispute, RunRow, read::RunView};
-use runs_primitives::{ChainEvent, MarketEvent, RunState};
+use runs_primitives::{AgentId, ChainEvent, MarketEvent, RunId, RunState};
 
 use crate::{
     derive,
-    dto::{Agent, Evidence, Pagination, Reputation, Run, RunDispute, RunEvent, RunRejection},
+    dto::{
+        Agent, Evidence, FeedEvent, Pagination, Reputation, Run, RunDispute, RunEvent, RunRejection,
+    },
     format::{checksum, iso, units},
 };
 
@@ -164,5 +166,27 @@ pub(crate) fn agent_dto(a: &AgentRow, params: Option<&ChainParams>, now: u64) ->
         },
         registered_at: iso(a.registered_at),
         updated_at: iso(a.updated_at),
+    }
+}
+
+impl FeedEvent {
+    /// The wire shape of a feed item: the same in `GET /api/events`, the stream and the bodies
+    /// of webhook deliveries.
+    pub fn new(chain_id: u64, item: &runs_db::read::FeedItem) -> Self {
+        let event = event_dto(&item.event);
+        Self {
+            seq: item.seq,
+            kind: event.kind,
+            removed: item.removed,
+            chain_id,
+            block_number: event.block_number,
+            block_hash: format!("{:#x}", item.event.position.block_hash),
+            tx_hash: event.tx_hash,
+            log_index: event.log_index,
+            timestamp: event.timestamp,
+            run_id: item.event.event.run_id().map(RunId::get),
+            agent_id: item.event.event.agent_id().map(AgentId::get),
+            data: event.data,
+        }
     }
 }
