@@ -14,6 +14,7 @@ use eyre::{WrapErr, bail, eyre};
 use runs_db::Store;
 use runs_indexer::IndexerConfig;
 use runs_primitives::DeploymentManifest;
+use runs_webhooks::{RetryPolicy, WorkerConfig};
 
 use crate::chain::Chain;
 
@@ -219,6 +220,21 @@ impl DatabaseArgs {
     }
 }
 
+/// The one chain the database has indexed, for a command given no `--chain-id`.
+pub(crate) async fn only_indexed_chain(store: &Store) -> eyre::Result<u64> {
+    let chains = async { store.reader().await?.indexed_chains().await }
+        .await
+        .wrap_err("reading the indexed chains")?;
+    match chains.as_slice() {
+        [only] => Ok(*only),
+        [] => bail!(
+            "the database has nothing indexed yet: pass --chain-id (or --rpc-url), or run \
+             `runs index` first"
+        ),
+        many => bail!("the database holds several chains ({many:?}): pass --chain-id to pick one"),
+    }
+}
+
 async fn migrated(store: runs_db::Result<Store>) -> eyre::Result<Store> {
     let store = store.wrap_err("cannot open the database (--database-url / DATABASE_URL)")?;
     store.migrate().await.wrap_err("running the database migrations")?;
@@ -274,6 +290,81 @@ impl IndexerArgs {
             ..defaults()
         }
     }
+}
+
+/// How `runs index` delivers webhooks. The defaults are [`WorkerConfig::default`]'s.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct WebhookArgs {
+    /// Do not deliver webhooks from this process (another `runs index` may).
+    #[arg(long, env = "RUNS_NO_WEBHOOKS")]
+    no_webhooks: bool,
+
+    /// Milliseconds before a delivery without an answer counts as failed.
+    #[arg(
+        long,
+        env = "RUNS_WEBHOOK_TIMEOUT_MS",
+        default_value_t = millis(webhook_defaults().timeout)
+    )]
+    webhook_timeout_ms: u64,
+
+    /// Milliseconds to wait after a first failed delivery; doubles per failure, up to an hour.
+    #[arg(
+        long,
+        env = "RUNS_WEBHOOK_RETRY_BASE_MS",
+        default_value_t = millis(webhook_defaults().retry.base)
+    )]
+    webhook_retry_base_ms: u64,
+
+    /// Seconds an item may keep failing before its subscription is paused.
+    #[arg(
+        long,
+        env = "RUNS_WEBHOOK_RETRY_WINDOW_SECS",
+        default_value_t = webhook_defaults().retry.window.as_secs()
+    )]
+    webhook_retry_window_secs: u64,
+
+    /// Subscriptions delivered at once.
+    #[arg(
+        long,
+        env = "RUNS_WEBHOOK_CONCURRENCY",
+        default_value_t = webhook_defaults().concurrency
+    )]
+    webhook_concurrency: u32,
+
+    /// Milliseconds between looks for due subscriptions and new events.
+    #[arg(
+        long,
+        env = "RUNS_WEBHOOK_POLL_MS",
+        default_value_t = millis(webhook_defaults().poll)
+    )]
+    webhook_poll_ms: u64,
+
+    /// Deliver to private and loopback addresses whatever the subscription says (a local
+    /// network's own receivers; `runs devnet` does this).
+    #[arg(long, env = "RUNS_WEBHOOKS_ALLOW_PRIVATE")]
+    webhooks_allow_private: bool,
+}
+
+impl WebhookArgs {
+    /// The worker's configuration, or `None` with `--no-webhooks`.
+    pub(crate) fn config(&self) -> Option<WorkerConfig> {
+        (!self.no_webhooks).then(|| WorkerConfig {
+            poll: Duration::from_millis(self.webhook_poll_ms.max(1)),
+            timeout: Duration::from_millis(self.webhook_timeout_ms.max(1)),
+            retry: RetryPolicy {
+                base: Duration::from_millis(self.webhook_retry_base_ms.max(1)),
+                window: Duration::from_secs(self.webhook_retry_window_secs),
+                ..webhook_defaults().retry
+            },
+            concurrency: self.webhook_concurrency.max(1),
+            allow_private: self.webhooks_allow_private,
+            ..webhook_defaults()
+        })
+    }
+}
+
+fn webhook_defaults() -> WorkerConfig {
+    WorkerConfig::default()
 }
 
 fn defaults() -> IndexerConfig {

@@ -56,6 +56,8 @@ enum Command {
     Db(cmd::db::DbCommand),
     /// Follow the market's events live from the API's stream (text, or --json lines; Ctrl-C stops).
     Watch(cmd::watch::WatchArgs),
+    /// Manage webhook subscriptions: signed POSTs of the feed, delivered by `runs index`.
+    Webhook(cmd::webhook::WebhookArgs),
     /// Serve the market as Model Context Protocol tools for AI agents (stdio, or --http).
     Mcp(cmd::mcp::McpArgs),
     /// Start anvil, deploy, seed agents and runs in every state, and run the indexer and the API together (Ctrl-C stops).
@@ -100,5 +102,6 @@ async fn run() -> eyre::Result<()> {
         Command::Devnet(args) => args.run().await,
         Command::Mcp(args) => args.run().await,
         Command::Watch(args) => args.run().await,
+        Command::Webhook(args) => args.run().await,
     }
 }

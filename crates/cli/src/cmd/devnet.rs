@@ -35,6 +35,7 @@ use runs_deployer::{DEV_CHAIN_ID, DeployConfig, UsdcSource};
 use runs_indexer::{Indexer, IndexerConfig};
 use runs_primitives::{AgentStatus, DeploymentManifest, RunState, Usdc};
 use runs_seed::SeedReport;
+use runs_webhooks::WorkerConfig;
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -229,6 +230,14 @@ impl DevnetArgs {
             indexer_config,
         );
         let mut indexer = tokio::spawn(indexer.run(stopped(stop.clone())));
+        // Webhooks (`runs webhook add`), to receivers on this machine too.
+        let webhooks = runs_webhooks::Worker::new(
+            store.clone(),
+            chain_id,
+            WorkerConfig { allow_private: true, ..WorkerConfig::default() },
+        )
+        .wrap_err("starting the webhook worker")?;
+        let webhooks = tokio::spawn(webhooks.run(stopped(stop.clone())));
 
         let chain_head = ChainHead::default();
         chain_head.set(head);
@@ -295,14 +304,16 @@ impl DevnetArgs {
             }
         };
 
-        say("stopping the API and the indexer");
+        say("stopping the API, the indexer and the webhook worker");
         // Everything watching `stop` winds down on its own once it is set; on an error nobody set
         // it, so the tasks are aborted instead.
         if outcome.is_err() {
             server.abort();
             indexer.abort();
+            webhooks.abort();
         }
         poller.abort();
+        let _ = tokio::time::timeout(STOP_TIMEOUT, webhooks).await;
         if !server_done {
             let _ = tokio::time::timeout(STOP_TIMEOUT, server).await;
         }

@@ -1,6 +1,6 @@
 //! `runs index`: index the deployment's contract events into Postgres (`DATABASE_URL`) or the
 //! embedded SQLite file, backfilling from the deployment block and then following the head until
-//! Ctrl-C (or SIGTERM).
+//! Ctrl-C (or SIGTERM), and deliver the webhooks (`runs webhook`) of the chain beside it.
 
 use std::io::IsTerminal;
 
@@ -8,7 +8,7 @@ use eyre::WrapErr;
 use runs_indexer::{Indexer, Progress};
 use tokio::sync::watch;
 
-use crate::args::{DatabaseArgs, IndexerArgs, ManifestArgs, OutputArgs, RpcArgs};
+use crate::args::{DatabaseArgs, IndexerArgs, ManifestArgs, OutputArgs, RpcArgs, WebhookArgs};
 use crate::signal::shutdown_signal;
 
 /// Index every marketplace event into the database and keep following the chain.
@@ -29,6 +29,9 @@ pub(crate) struct IndexArgs {
     #[command(flatten)]
     indexer: IndexerArgs,
 
+    #[command(flatten)]
+    webhooks: WebhookArgs,
+
     /// Stop once this block is indexed instead of following the head.
     #[arg(long, env = "RUNS_INDEX_UNTIL")]
     until: Option<u64>,
@@ -45,10 +48,28 @@ impl IndexArgs {
             tokio::spawn(draw_progress(indexer.progress()));
         }
         tracing::info!(target: "runs::indexer", chain_id, start_block = manifest.start_block(), "indexing");
+        // The webhook worker delivers beside the indexer and stops with it (it does not need
+        // the writer lock: several processes share the subscriptions through leases).
+        let (stop_worker, worker_stop) = watch::channel(false);
+        let worker = match self.webhooks.config() {
+            Some(config) => {
+                let worker = runs_webhooks::Worker::new(store.clone(), chain_id, config)
+                    .wrap_err("starting the webhook worker")?;
+                Some(tokio::spawn(worker.run(async move {
+                    let mut stop = worker_stop;
+                    let _ = stop.wait_for(|s| *s).await;
+                })))
+            }
+            None => None,
+        };
         let result = match self.until {
             Some(block) => indexer.run_until(block).await,
             None => indexer.run(shutdown_signal()).await,
         };
+        let _ = stop_worker.send(true);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
         result.wrap_err("the indexer stopped")?;
 
         let checkpoint = store.checkpoint(chain_id).await?;

@@ -11,3 +11,4 @@ pub(crate) mod mcp;
 pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod watch;
+pub(crate) mod webhook;

@@ -12,7 +12,7 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     transports::http::reqwest::Url,
 };
-use eyre::{WrapErr, bail};
+use eyre::WrapErr;
 use runs_api::{ApiConfig, ApiState, ChainHead};
 use runs_primitives::DeploymentManifest;
 
@@ -79,21 +79,7 @@ impl ServeArgs {
                     self.rpc_url.as_ref().map(|url| redact_url(url.as_str())).unwrap_or_default()
                 )
             })?,
-            (None, None) => {
-                let chains = async { store.reader().await?.indexed_chains().await }
-                    .await
-                    .wrap_err("reading the indexed chains")?;
-                match chains.as_slice() {
-                    [only] => *only,
-                    [] => bail!(
-                        "the database has nothing indexed yet: pass --chain-id (or --rpc-url), or \
-                         run `runs index` first"
-                    ),
-                    many => bail!(
-                        "the database holds several chains ({many:?}): pass --chain-id to pick one"
-                    ),
-                }
-            }
+            (None, None) => crate::args::only_indexed_chain(&store).await?,
         };
 
         let manifest_path = self.manifest.path(chain_id);

@@ -9,3 +9,4 @@ mod explorer;
 mod index;
 mod mcp;
 mod wallet;
+mod webhook;
