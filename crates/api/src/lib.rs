@@ -13,6 +13,7 @@ mod derive;
 pub mod dto;
 mod error;
 mod extract;
+mod fanout;
 mod format;
 mod handlers;
 mod metrics;
@@ -131,6 +132,8 @@ struct Inner {
     params: Mutex<Option<(BlockRef, Option<ChainParams>)>>,
     /// One permit per open event stream.
     streams: Arc<tokio::sync::Semaphore>,
+    /// New feed items for every open event stream, from one poll.
+    fanout: fanout::Fanout,
 }
 
 /// A listing's total at one indexed block, counted by the first request that needs it.
@@ -153,6 +156,7 @@ impl ApiState {
                 totals: Mutex::new(HashMap::new()),
                 params: Mutex::new(None),
                 streams: Arc::new(tokio::sync::Semaphore::new(config_streams)),
+                fanout: fanout::Fanout::new(),
             }),
         }
     }
@@ -176,6 +180,10 @@ impl ApiState {
     /// A slot for one more event stream, if the cap allows.
     pub(crate) fn stream_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         Arc::clone(&self.inner.streams).try_acquire_owned().ok()
+    }
+
+    pub(crate) fn fanout(&self) -> &fanout::Fanout {
+        &self.inner.fanout
     }
 
     pub(crate) fn metrics(&self) -> &Metrics {

@@ -15,7 +15,10 @@ use sqlx::{QueryBuilder, pool::PoolConnection};
 
 use crate::{
     AgentRow, BlockRef, ChainParams, Result, RunRow,
-    codec::{RawAgent, RawBlock, RawEvent, RawParams, RawRun, addr_text, amount_text, int, uint},
+    codec::{
+        RawAgent, RawBlock, RawEvent, RawParams, RawRun, addr_text, amount_text, int, parse_addr,
+        uint,
+    },
     columns::{AGENTS, BLOCKS, EVENTS, PARAMS, RUNS},
     readpool::PgReadConn,
 };
@@ -33,6 +36,18 @@ pub struct FeedFilter {
     pub poster: Option<runs_primitives::Address>,
 }
 
+impl FeedFilter {
+    /// Whether `item` passes this filter: the predicate the feed's SQL applies
+    /// (`push_feed_branch`), for filtering items already read (the stream's fan-out).
+    pub fn matches(&self, item: &FeedItem) -> bool {
+        let event = &item.event.event;
+        (self.kinds.is_empty() || self.kinds.iter().any(|k| k == event.name()))
+            && self.run_id.is_none_or(|r| event.run_id() == Some(r))
+            && self.agent_id.is_none_or(|a| event.agent_id() == Some(a))
+            && self.poster.is_none_or(|p| item.poster == Some(p))
+    }
+}
+
 /// One item of the event feed: an event as it was committed, or its retraction by a reorg.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedItem {
@@ -42,6 +57,8 @@ pub struct FeedItem {
     pub removed: bool,
     /// The event.
     pub event: ChainEvent,
+    /// The poster of the event's run, when it is about a run.
+    pub poster: Option<runs_primitives::Address>,
 }
 
 /// A feed row: the event's columns and whether it is a retraction.
@@ -612,6 +629,12 @@ impl Reader {
                     seq: uint("events", "seq", item.event.seq)?,
                     removed: item.removed,
                     event: item.event.decode()?,
+                    poster: item
+                        .event
+                        .poster
+                        .as_deref()
+                        .map(|p| parse_addr("events", "poster", p))
+                        .transpose()?,
                 })
             })
             .collect()

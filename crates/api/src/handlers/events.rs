@@ -4,9 +4,10 @@
 //! Every event the indexer commits has a position `seq` that only grows; a reorg appends a
 //! retraction (`removed: true`, same identity) of each event it removed, newest first, and the
 //! feed never changes behind a position. A consumer that applies the feed (add; remove on a
-//! retraction) from any position it reached ends with exactly the indexed events. The stream
-//! polls the database for new positions (`ApiConfig::stream_poll`), so any number of replicas on
-//! one database serve the same stream, and a replica keeps nothing a client could depend on.
+//! retraction) from any position it reached ends with exactly the indexed events. A stream
+//! catches up from the database, then takes new items from one poll of the database per process
+//! (`crate::fanout`, every `ApiConfig::stream_poll`), so any number of replicas on one database
+//! serve the same stream, and a replica keeps nothing a client could depend on.
 
 // utoipa's `params(...)` expansion names the IntoParams types by qualified path.
 #![allow(unused_qualifications)]
@@ -23,7 +24,7 @@ use axum::{
     },
 };
 use futures::{StreamExt, stream};
-use runs_db::read::FeedFilter;
+use runs_db::read::{FeedFilter, FeedItem};
 use runs_primitives::{AgentId, RunId};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
@@ -209,8 +210,29 @@ pub(crate) async fn stream_events(
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)).into_response())
 }
 
+/// What became of one item sent to a client.
+enum Sent {
+    Yes,
+    /// The client went away.
+    Gone,
+    /// The client stopped reading.
+    Lagged,
+}
+
+async fn send(tx: &mpsc::Sender<Event>, chain_id: u64, item: &FeedItem) -> Sent {
+    let data = serde_json::to_string(&FeedEvent::new(chain_id, item)).unwrap_or_default();
+    let event = Event::default().id(item.seq.to_string()).event(item.event.event.name()).data(data);
+    match tokio::time::timeout(LAG_TIMEOUT, tx.send(event)).await {
+        Ok(Ok(())) => Sent::Yes,
+        Ok(Err(_)) => Sent::Gone,
+        Err(_) => Sent::Lagged,
+    }
+}
+
 /// Sends the feed after `after` into `tx` until the client goes away (`None`) or stops reading
-/// (`Some(position)`: the last position it was sent).
+/// (`Some(position)`: the last position it was sent). Catches up from the database with the
+/// client's filter, then follows the process's broadcast of new items (`crate::fanout`), and
+/// goes back to the database whenever the broadcast does not continue from what it covered.
 async fn produce(
     state: &ApiState,
     mut after: u64,
@@ -219,31 +241,73 @@ async fn produce(
 ) -> Option<u64> {
     let chain_id = state.chain_id();
     let poll = state.config().stream_poll;
+    let mut live = state.fanout().subscribe(state.store(), chain_id, poll);
     loop {
-        let batch =
-            async { state.store().reader().await?.feed(chain_id, after, MAX_LIMIT, filter).await };
-        let items = match batch.await {
-            Ok(items) => items,
-            Err(err) => {
-                tracing::warn!(target: "runs::api", error = %err, "event stream: reading the feed failed; retrying");
-                Vec::new()
+        // Every item up to `covered` has been sent, or does not match.
+        let mut covered = loop {
+            match catch_up(state, &mut after, filter, tx).await {
+                Ok(Ok(covered)) => break covered,
+                Ok(Err(stop)) => return stop,
+                Err(err) => {
+                    tracing::warn!(target: "runs::api", error = %err, "event stream: reading the feed failed; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(poll) => {}
+                        () = tx.closed() => return None,
+                    }
+                }
             }
         };
-        if items.is_empty() {
-            tokio::select! {
-                () = tokio::time::sleep(poll) => continue,
+        loop {
+            let batch = tokio::select! {
+                batch = live.recv() => batch,
                 () = tx.closed() => return None,
+            };
+            // Fell behind the broadcast: back to the database.
+            let Ok(batch) = batch else { break };
+            if batch.after > covered {
+                break;
+            }
+            let seen = after;
+            for item in batch.items.iter().filter(|item| item.seq > seen) {
+                if filter.matches(item) {
+                    match send(tx, chain_id, item).await {
+                        Sent::Yes => {}
+                        Sent::Gone => return None,
+                        Sent::Lagged => return Some(after),
+                    }
+                }
+                after = item.seq;
+            }
+            covered = covered.max(after);
+        }
+    }
+}
+
+/// Sends the items after `after` the database has, page by page; `Ok(covered)`: every item up
+/// to `covered` was sent or does not match; `Err(stop)`: as [`produce`] returns.
+async fn catch_up(
+    state: &ApiState,
+    after: &mut u64,
+    filter: &FeedFilter,
+    tx: &mpsc::Sender<Event>,
+) -> runs_db::Result<Result<u64, Option<u64>>> {
+    let chain_id = state.chain_id();
+    loop {
+        // The head first: every item up to it is in the page read after it, unless it is full.
+        let (head, items) = {
+            let mut reader = state.store().reader().await?;
+            let head = reader.last_seq(chain_id).await?;
+            (head, reader.feed(chain_id, *after, MAX_LIMIT, filter).await?)
+        };
+        for item in &items {
+            match send(tx, chain_id, item).await {
+                Sent::Yes => *after = item.seq,
+                Sent::Gone => return Ok(Err(None)),
+                Sent::Lagged => return Ok(Err(Some(*after))),
             }
         }
-        for item in &items {
-            let data = serde_json::to_string(&FeedEvent::new(chain_id, item)).unwrap_or_default();
-            let event =
-                Event::default().id(item.seq.to_string()).event(item.event.event.name()).data(data);
-            match tokio::time::timeout(LAG_TIMEOUT, tx.send(event)).await {
-                Ok(Ok(())) => after = item.seq,
-                Ok(Err(_)) => return None,
-                Err(_) => return Some(after),
-            }
+        if items.len() < MAX_LIMIT as usize {
+            return Ok(Ok(head.max(*after)));
         }
     }
 }

@@ -369,7 +369,66 @@ async fn a_consumer_across_a_reorg_and_disconnects_ends_with_the_events_table(db
     assert_eq!(retracted, (201..205).collect(), "the orphaned runs are retracted");
 }
 
+/// Streams with different filters stay open while events and a reorg are committed: each one
+/// gets exactly its filtered feed, through the one broadcast of new items per process.
+async fn open_streams_each_get_exactly_their_filtered_feed(db: &TestDb) {
+    let mut chain = seed(&db.store).await;
+    let config = ApiConfig { stream_poll: Duration::from_millis(20), ..ApiConfig::new(CHAIN) };
+    let app = db.app_with(config, ChainHead::default());
+    let poster_2 = format!("{POSTER_2:#x}");
+    let queries = [
+        String::new(),
+        "type=RunCreated,Claimed".to_owned(),
+        "runId=401".to_owned(),
+        format!("poster={poster_2}"),
+        "agentId=4".to_owned(),
+        "type=Claimed&runId=400".to_owned(),
+    ];
+    let mut streams = Vec::new();
+    for query in &queries {
+        let response = open(&app, &format!("/api/events/stream?{query}"), None).await;
+        assert_eq!(response.status(), 200);
+        streams.push((response.into_body().into_data_stream(), String::new()));
+    }
+    // Live: new runs, claims, then a reorg of depth 2 replaced by a fork.
+    let deadline = chain.now() + 86_400;
+    for (i, poster) in [(400, POSTER_1), (401, POSTER_2), (402, POSTER_2)] {
+        chain.mine();
+        create(&mut chain, i, poster, usdc(5), deadline);
+        fund(&mut chain, i, poster, usdc(5));
+        chain.commit(&db.store).await;
+    }
+    chain.mine();
+    claim(&mut chain, 400, 4);
+    claim(&mut chain, 401, 4);
+    chain.commit(&db.store).await;
+    let ancestor = chain.block - 2;
+    db.store.rollback_to(CHAIN, &block(ancestor)).await.unwrap();
+    chain.block = ancestor;
+    chain.mine();
+    create(&mut chain, 403, POSTER_2, usdc(6), deadline);
+    claim(&mut chain, 400, 4);
+    chain.commit(&db.store).await;
+
+    for (query, (body, buffer)) in queries.iter().zip(&mut streams) {
+        let separator = if query.is_empty() { "" } else { "&" };
+        let want: Vec<u64> = page_all(&app, &format!("{separator}{query}"), 100)
+            .await
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect();
+        assert!(want.len() > 1, "{query}: {want:?}");
+        let got: Vec<u64> =
+            read_events(body, buffer, want.len()).await.iter().map(|e| e.id).collect();
+        assert_eq!(got, want, "{query}");
+        // Nothing more (the next heartbeat is 15 s away).
+        let more = tokio::time::timeout(Duration::from_millis(200), body.next()).await;
+        assert!(more.is_err() && buffer.is_empty(), "{query}: more than its feed");
+    }
+}
+
 backends!(
+    open_streams_each_get_exactly_their_filtered_feed,
     feed_pages_in_order_with_filters,
     feed_rejects_bad_input,
     stream_resumes_goes_live_and_is_capped,

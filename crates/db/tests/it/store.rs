@@ -798,6 +798,9 @@ async fn the_feed_replays_to_exactly_the_events_table(db: &TestDb) {
             })
             .collect();
         assert!(!got.is_empty(), "{filter:?}");
+        // The in-memory predicate (the stream's fan-out) selects exactly what the SQL does.
+        let matched: Vec<&FeedItem> = everything.iter().filter(|i| filter.matches(i)).collect();
+        assert_eq!(got.iter().collect::<Vec<_>>(), matched, "{filter:?}");
         if filter.poster.is_none() {
             assert_eq!(got.iter().collect::<Vec<_>>(), want, "{filter:?}");
         } else {
@@ -809,6 +812,7 @@ async fn the_feed_replays_to_exactly_the_events_table(db: &TestDb) {
     }
     let nobody = FeedFilter { poster: Some(WALLET), ..FeedFilter::default() };
     assert!(read_feed(&db.store, 0, 10, &nobody).await.is_empty());
+    assert!(!everything.iter().any(|i| nobody.matches(i)));
 }
 
 backends!(
