@@ -18,6 +18,8 @@ use std::{
 use runs_db::{Store, read::FeedFilter, read::FeedItem};
 use tokio::sync::broadcast;
 
+use crate::dto::FeedEvent;
+
 /// Batches the broadcast holds for a stream that has not taken them yet; a stream further
 /// behind reads the database instead.
 const BUFFER: usize = 1_024;
@@ -25,11 +27,12 @@ const BUFFER: usize = 1_024;
 /// Items the poller reads per statement.
 const PAGE: u32 = 1_000;
 
-/// Every feed item after position `after`, in feed order, up to the last item's position.
+/// Every feed item after position `after`, in feed order, up to the last item's position, each
+/// with its JSON (serialised once for every stream).
 #[derive(Debug)]
 pub(crate) struct Batch {
     pub(crate) after: u64,
-    pub(crate) items: Vec<FeedItem>,
+    pub(crate) items: Vec<(FeedItem, String)>,
 }
 
 /// The broadcast of new feed items, and its poller (started by the first subscriber).
@@ -99,6 +102,13 @@ async fn step(
         let Some(last) = items.last() else { break };
         let start = std::mem::replace(&mut after, last.seq);
         let full = items.len() >= PAGE as usize;
+        let items = items
+            .into_iter()
+            .map(|item| {
+                let json = serde_json::to_string(&FeedEvent::new(chain_id, &item));
+                (item, json.unwrap_or_default())
+            })
+            .collect();
         // No receiver left is not an error: the next step only remembers the position.
         let _ = shared.tx.send(Arc::new(Batch { after: start, items }));
         if !full {

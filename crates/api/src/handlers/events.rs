@@ -219,8 +219,8 @@ enum Sent {
     Lagged,
 }
 
-async fn send(tx: &mpsc::Sender<Event>, chain_id: u64, item: &FeedItem) -> Sent {
-    let data = serde_json::to_string(&FeedEvent::new(chain_id, item)).unwrap_or_default();
+/// Sends `item`, whose JSON is `data`.
+async fn send(tx: &mpsc::Sender<Event>, item: &FeedItem, data: &str) -> Sent {
     let event = Event::default().id(item.seq.to_string()).event(item.event.event.name()).data(data);
     match tokio::time::timeout(LAG_TIMEOUT, tx.send(event)).await {
         Ok(Ok(())) => Sent::Yes,
@@ -268,9 +268,9 @@ async fn produce(
                 break;
             }
             let seen = after;
-            for item in batch.items.iter().filter(|item| item.seq > seen) {
+            for (item, data) in batch.items.iter().filter(|(item, _)| item.seq > seen) {
                 if filter.matches(item) {
-                    match send(tx, chain_id, item).await {
+                    match send(tx, item, data).await {
                         Sent::Yes => {}
                         Sent::Gone => return None,
                         Sent::Lagged => return Some(after),
@@ -300,7 +300,8 @@ async fn catch_up(
             (head, reader.feed(chain_id, *after, MAX_LIMIT, filter).await?)
         };
         for item in &items {
-            match send(tx, chain_id, item).await {
+            let data = serde_json::to_string(&FeedEvent::new(chain_id, item)).unwrap_or_default();
+            match send(tx, item, &data).await {
                 Sent::Yes => *after = item.seq,
                 Sent::Gone => return Ok(Err(None)),
                 Sent::Lagged => return Ok(Err(Some(*after))),
