@@ -3,15 +3,18 @@
 //! extracts them from the compiled contracts, and `script/bindings --check` (run by the test
 //! command) fails when they drift from `contracts/`.
 //!
-//! Besides the contract modules, [`decode_revert`] turns revert data from any of the contracts
+//! Besides the contract modules, [`decode_event`] decodes any of their logs from the ABI alone,
+//! [`decode_revert`] turns revert data from any of the contracts
 //! (or the USDC token behind them) into the error's name and named, human-readable fields, and
 //! [`GasHeadroom`] gives every signed transaction a gas limit with a margin over the estimate,
 //! and [`send`] is the one send → receipt → decoded-revert path every crate uses.
 
+mod events;
 mod gas;
 mod revert;
 mod tx;
 
+pub use events::{Abi, DecodedEvent, DecodedField, decode_event};
 pub use gas::{GasHeadroom, with_headroom};
 pub use revert::{DecodedRevert, decode_revert};
 pub use tx::{CallFailure, RECEIPT_TIMEOUT, TxError, send, signing_provider};

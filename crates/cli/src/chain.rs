@@ -3,13 +3,11 @@
 //! become hinted errors and receipts' events become [`Record`]s. USDC pulls (balance check, then allowance, permit or approve) live
 //! here too, since `fund`, `createAndFund` and `stake` share them.
 
-use std::sync::LazyLock;
-
 use alloy::{
     contract::{CallBuilder, CallDecoder},
-    dyn_abi::{DynSolValue, EventExt},
+    dyn_abi::DynSolValue,
     eips::BlockId,
-    json_abi::{InternalType, JsonAbi},
+    json_abi::InternalType,
     primitives::{Address, B256, U256, keccak256},
     providers::{DynProvider, Provider},
     rpc::types::Log,
@@ -17,7 +15,7 @@ use alloy::{
     sol_types::SolStruct,
 };
 use eyre::{WrapErr, eyre};
-use runs_bindings::{CallFailure, MockUSDC, RECEIPT_TIMEOUT, RunEscrow, StakeVault, TxError};
+use runs_bindings::{Abi, CallFailure, MockUSDC, RECEIPT_TIMEOUT, RunEscrow, StakeVault, TxError};
 use runs_primitives::{AgentStatus, DeploymentManifest, RunState, Usdc};
 use tracing::{debug, info};
 
@@ -275,63 +273,32 @@ impl Chain {
     fn decode_event(&self, log: &Log) -> Option<(String, Record)> {
         let contracts = &self.manifest.contracts;
         let abi = if log.address() == contracts.run_escrow.address {
-            &ABIS.escrow
+            Abi::RunEscrow
         } else if log.address() == contracts.stake_vault.address {
-            &ABIS.vault
+            Abi::StakeVault
         } else if log.address() == self.manifest.usdc {
             // Of the token's events only the allowance matters here; transfers are implied by
             // the marketplace's own events.
-            &ABIS.usdc
+            Abi::MockUsdc
         } else {
             return None;
         };
         let (name, record) = render_event(abi, log)?;
-        let wanted = log.address() != self.manifest.usdc || name == "Approval";
+        let wanted = abi != Abi::MockUsdc || name == "Approval";
         wanted.then_some((name, record))
     }
 }
 
-/// The contracts' ABIs, parsed once: the one description of every event.
-struct Abis {
-    escrow: JsonAbi,
-    vault: JsonAbi,
-    usdc: JsonAbi,
-}
-
-static ABIS: LazyLock<Abis> = LazyLock::new(|| {
-    // The ABIs are embedded at compile time and parsed by the bindings' own tests.
-    let parse = |json: &str| serde_json::from_str::<JsonAbi>(json).expect("embedded ABI parses");
-    Abis {
-        escrow: parse(runs_bindings::RUN_ESCROW_ABI),
-        vault: parse(runs_bindings::STAKE_VAULT_ABI),
-        usdc: parse(runs_bindings::MOCK_USDC_ABI),
-    }
-});
-
-/// Decodes `log` with the event of `abi` its first topic names, into the event's name and its
-/// parameters in declaration order, struct parameters flattened into their fields. A new event
-/// in the contracts needs no code here.
-fn render_event(abi: &JsonAbi, log: &Log) -> Option<(String, Record)> {
-    let topic0 = *log.topics().first()?;
-    let event = abi.events().find(|event| event.selector() == topic0)?;
-    let decoded = event.decode_log(&log.inner.data).ok()?;
-    let (mut indexed, mut body) = (decoded.indexed.into_iter(), decoded.body.into_iter());
+/// Decodes `log` from the ABI ([`runs_bindings::decode_event`]) into the event's name and a
+/// record of its arguments. A new event in the contracts needs no code here.
+fn render_event(abi: Abi, log: &Log) -> Option<(String, Record)> {
+    let event = runs_bindings::decode_event(abi, &log.inner.data)?;
     let mut record = Record::new();
-    for param in &event.inputs {
-        let value = if param.indexed { indexed.next()? } else { body.next()? };
-        let internal_type = param.internal_type.as_ref();
-        match (&value, param.components.is_empty()) {
-            (DynSolValue::Tuple(fields), false) => {
-                for (component, value) in param.components.iter().zip(fields) {
-                    let internal_type = component.internal_type.as_ref();
-                    record
-                        .push(component.name.clone(), typed(&component.name, internal_type, value));
-                }
-            }
-            _ => record.push(param.name.clone(), typed(&param.name, internal_type, &value)),
-        }
+    for field in &event.fields {
+        let value = typed(&field.name, field.internal_type.as_ref(), &field.value);
+        record.push(field.name.clone(), value);
     }
-    Some((event.name.clone(), record))
+    Some((event.name, record))
 }
 
 /// How one ABI value prints. The ABI gives the Solidity type (and the enum an `uint8` encodes);
@@ -431,7 +398,7 @@ mod tests {
                 byDefault: false,
             },
         };
-        let (name, record) = render_event(&ABIS.escrow, &log(ruling.encode_log_data())).unwrap();
+        let (name, record) = render_event(Abi::RunEscrow, &log(ruling.encode_log_data())).unwrap();
         assert_eq!(name, "DisputeResolved");
         assert_eq!(
             record.inline(0),
@@ -451,7 +418,7 @@ mod tests {
             newState: RunState::Expired.as_u8(),
             refund: U256::from(105_000_000),
         };
-        let (_, record) = render_event(&ABIS.escrow, &log(slashed.encode_log_data())).unwrap();
+        let (_, record) = render_event(Abi::RunEscrow, &log(slashed.encode_log_data())).unwrap();
         assert!(matches!(record.get("newState"), Some(Value::RunState(RunState::Expired))));
 
         let forfeited = StakeVault::StakeForfeited {
@@ -462,7 +429,7 @@ mod tests {
             remainingStake: U256::ZERO,
             strikes: 0,
         };
-        let (_, record) = render_event(&ABIS.vault, &log(forfeited.encode_log_data())).unwrap();
+        let (_, record) = render_event(Abi::StakeVault, &log(forfeited.encode_log_data())).unwrap();
         assert!(
             matches!(record.get("outcome"), Some(Value::Text(t)) if t == "ABANDONED"),
             "{:?}",
@@ -506,7 +473,8 @@ mod tests {
             "minStake",
             "value",
         ];
-        for abi in [&ABIS.escrow, &ABIS.vault] {
+        for json in [runs_bindings::RUN_ESCROW_ABI, runs_bindings::STAKE_VAULT_ABI] {
+            let abi: alloy::json_abi::JsonAbi = serde_json::from_str(json).unwrap();
             for event in abi.events() {
                 let params = event.inputs.iter().flat_map(|p| {
                     if p.components.is_empty() {

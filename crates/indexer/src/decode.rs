@@ -1,19 +1,23 @@
 //! Turns the contracts' logs into domain events, through the generated event enums of the
 //! bindings (never by indexing topics by hand).
 //!
-//! Logs of events the read side does not need (ownership transfers) and logs whose first topic is
-//! no event of the contract are skipped. A log whose topic names a known event but whose data does
+//! Each event a reducer needs has its variant; any other event of the contracts (one added later
+//! included) is named and decoded from the ABI into [`MarketEvent::Other`], with no code here.
+//! Ownership transfers and logs whose first topic is no event of the contract are skipped. A log whose topic names a known event but whose data does
 //! not decode is an error: the ABI and the chain disagree, and skipping it would lose state.
 
 use alloy::{
+    dyn_abi::DynSolValue,
     primitives::{Address, Log as PrimitiveLog, U256},
     rpc::types::Log,
     sol_types::SolEventInterface,
 };
-use runs_bindings::{RunEscrow, StakeVault};
+use runs_bindings::{Abi, RunEscrow, StakeVault};
 use runs_primitives::{
-    AgentId, AgentStatus, ChainEvent, ClaimOutcome, LogPosition, MarketEvent, RunId, RunState, Usdc,
+    AgentId, AgentStatus, ChainEvent, ClaimOutcome, LogPosition, MarketEvent, OtherEvent, RunId,
+    RunState, Usdc,
 };
+use serde_json::Value;
 
 /// The two contracts whose logs are indexed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +55,13 @@ pub enum DecodeError {
         /// What did not fit.
         #[source]
         source: runs_primitives::Error,
+    },
+    /// The generated bindings decoded the log but the ABI-driven decoder did not (cannot happen
+    /// while both come from the same ABI file).
+    #[error("{event} does not decode from the ABI")]
+    Dynamic {
+        /// The event.
+        event: &'static str,
     },
     /// The node returned a log without a field that a mined log always has.
     #[error("log is missing its {0} (a pending log?)")]
@@ -97,7 +108,7 @@ pub fn decode_event(
         let decoded = RunEscrow::RunEscrowEvents::decode_log(log)
             .map_err(|source| DecodeError::Abi { contract: "RunEscrow", source })?;
         let name = RunEscrow::RunEscrowEvents::name_by_selector(topic0.0).unwrap_or("RunEscrow");
-        escrow_event(decoded.data, name)
+        escrow_event(decoded.data, name, log)
     } else if log.address == contracts.stake_vault {
         if StakeVault::StakeVaultEvents::SELECTORS.binary_search(&topic0.0).is_err() {
             return Ok(None);
@@ -105,16 +116,18 @@ pub fn decode_event(
         let decoded = StakeVault::StakeVaultEvents::decode_log(log)
             .map_err(|source| DecodeError::Abi { contract: "StakeVault", source })?;
         let name = StakeVault::StakeVaultEvents::name_by_selector(topic0.0).unwrap_or("StakeVault");
-        vault_event(decoded.data, name)
+        vault_event(decoded.data, name, log)
     } else {
         Ok(None)
     }
 }
 
-/// `name` is the event's name, from the generated selector table (for errors).
+/// `name` is the event's name, from the generated selector table (for errors). An event no
+/// reducer needs has no arm: it is stored as [`MarketEvent::Other`], decoded from the ABI.
 fn escrow_event(
     event: RunEscrow::RunEscrowEvents,
     name: &'static str,
+    log: &PrimitiveLog,
 ) -> Result<Option<MarketEvent>, DecodeError> {
     use RunEscrow::RunEscrowEvents as E;
     let value = |source| DecodeError::Value { event: name, source };
@@ -249,9 +262,6 @@ fn escrow_event(
         E::CreditWithdrawn(e) => {
             MarketEvent::CreditWithdrawn { account: e.account, amount: Usdc::from(e.amount) }
         }
-        E::FeesWithdrawn(e) => {
-            MarketEvent::FeesWithdrawn { treasury: e.treasury, amount: Usdc::from(e.amount) }
-        }
         E::ParametersUpdated(e) => MarketEvent::EscrowParametersUpdated {
             version: version(e.version)?,
             fee_bps: e.terms.feeBps,
@@ -268,13 +278,15 @@ fn escrow_event(
         E::Paused(e) => MarketEvent::Paused { account: e.account },
         E::Unpaused(e) => MarketEvent::Unpaused { account: e.account },
         E::OwnershipTransferStarted(_) | E::OwnershipTransferred(_) => return Ok(None),
+        _ => other(Abi::RunEscrow, log, name)?,
     }))
 }
 
-/// `name` is the event's name, from the generated selector table (for errors).
+/// As [`escrow_event`], for `StakeVault`.
 fn vault_event(
     event: StakeVault::StakeVaultEvents,
     name: &'static str,
+    log: &PrimitiveLog,
 ) -> Result<Option<MarketEvent>, DecodeError> {
     use StakeVault::StakeVaultEvents as E;
     let value = |source| DecodeError::Value { event: name, source };
@@ -325,11 +337,50 @@ fn vault_event(
             established_completions: e.parameters.establishedCompletions,
             established_age: e.parameters.establishedAge,
         },
-        E::RunEscrowSet(e) => MarketEvent::RunEscrowSet { run_escrow: e.runEscrow },
         E::StakingPaused(e) => MarketEvent::StakingPaused { account: e.account },
         E::StakingUnpaused(e) => MarketEvent::StakingUnpaused { account: e.account },
         E::OwnershipTransferStarted(_) | E::OwnershipTransferred(_) => return Ok(None),
+        _ => other(Abi::StakeVault, log, name)?,
     }))
+}
+
+/// An event without a variant, from the ABI: its name and its arguments as JSON (see
+/// [`OtherEvent`] for how values are written).
+fn other(abi: Abi, log: &PrimitiveLog, name: &'static str) -> Result<MarketEvent, DecodeError> {
+    let decoded =
+        runs_bindings::decode_event(abi, &log.data).ok_or(DecodeError::Dynamic { event: name })?;
+    let fields = decoded
+        .fields
+        .iter()
+        .map(|field| (field.name.clone(), json(&field.name, &field.value)))
+        .collect();
+    Ok(MarketEvent::Other(OtherEvent { name: decoded.name, fields }))
+}
+
+/// One ABI value as JSON: an id (`…Id`) that fits `u64` as a number, other integers as decimal
+/// strings (amounts are larger than JSON numbers hold exactly), addresses and bytes as
+/// lowercase hex.
+fn json(name: &str, value: &DynSolValue) -> Value {
+    match value {
+        DynSolValue::Uint(v, _) if name.ends_with("Id") && *v <= U256::from(u64::MAX) => {
+            Value::from(v.to::<u64>())
+        }
+        DynSolValue::Uint(v, _) => Value::from(v.to_string()),
+        DynSolValue::Int(v, _) => Value::from(v.to_string()),
+        DynSolValue::Bool(b) => Value::from(*b),
+        DynSolValue::Address(a) => Value::from(format!("{a:#x}")),
+        DynSolValue::String(text) => Value::from(text.clone()),
+        DynSolValue::Bytes(bytes) => {
+            Value::from(format!("0x{}", alloy::primitives::hex::encode(bytes)))
+        }
+        DynSolValue::FixedBytes(word, size) => {
+            Value::from(format!("0x{}", alloy::primitives::hex::encode(&word[..*size])))
+        }
+        DynSolValue::Array(items) | DynSolValue::FixedArray(items) | DynSolValue::Tuple(items) => {
+            Value::Array(items.iter().map(|item| json(name, item)).collect())
+        }
+        DynSolValue::Function(f) => Value::from(format!("{f:#x}")),
+    }
 }
 
 #[cfg(test)]
@@ -385,7 +436,22 @@ mod tests {
         assert_eq!(chain_event.position.log_index, 3);
         assert_eq!(chain_event.position.block_timestamp, 1_700_000_000);
         assert_eq!(chain_event.position.address, address);
-        chain_event.event
+        let event = chain_event.event;
+        // Every named variant is listed as named (so no stored one is ever read back as Other),
+        // and an Other is never a named variant's name.
+        let named = MarketEvent::NAMED.contains(&event.name());
+        assert_eq!(named, !matches!(event, MarketEvent::Other(_)), "{}", event.name());
+        // The stored form reads back as the same event.
+        let json = serde_json::to_string(&event).unwrap();
+        assert_eq!(serde_json::from_str::<MarketEvent>(&json).unwrap(), event);
+        event
+    }
+
+    /// The [`MarketEvent::Other`] with this JSON.
+    fn other(json: Value) -> MarketEvent {
+        let event: MarketEvent = serde_json::from_value(json).unwrap();
+        assert!(matches!(event, MarketEvent::Other(_)));
+        event
     }
 
     fn u(value: u64) -> U256 {
@@ -647,7 +713,10 @@ mod tests {
             ),
             (
                 decoded(ESCROW, &RunEscrow::FeesWithdrawn { treasury: POSTER, amount: u(6) }),
-                MarketEvent::FeesWithdrawn { treasury: POSTER, amount: Usdc::from(6u64) },
+                // No variant: named and decoded from the ABI.
+                other(serde_json::json!({
+                    "type": "FeesWithdrawn", "treasury": format!("{POSTER:#x}"), "amount": "6"
+                })),
             ),
             (
                 decoded(
@@ -851,7 +920,9 @@ mod tests {
             ),
             (
                 decoded(VAULT, &StakeVault::RunEscrowSet { runEscrow: ESCROW }),
-                MarketEvent::RunEscrowSet { run_escrow: ESCROW },
+                other(
+                    serde_json::json!({ "type": "RunEscrowSet", "runEscrow": format!("{ESCROW:#x}") }),
+                ),
             ),
             (
                 decoded(VAULT, &StakeVault::StakingPaused { account: POSTER }),

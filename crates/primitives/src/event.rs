@@ -245,13 +245,6 @@ pub enum MarketEvent {
         /// The amount.
         amount: Usdc,
     },
-    /// Accrued fees were sent to the treasury.
-    FeesWithdrawn {
-        /// The treasury.
-        treasury: Address,
-        /// The amount.
-        amount: Usdc,
-    },
     /// New runs get new terms (an escrow parameter change or a new vault minimum stake).
     EscrowParametersUpdated {
         /// The terms version.
@@ -369,11 +362,6 @@ pub enum MarketEvent {
         /// Seconds since `stakedSince` for ESTABLISHED.
         established_age: u32,
     },
-    /// The vault's hooks were bound to the escrow.
-    RunEscrowSet {
-        /// The escrow.
-        run_escrow: Address,
-    },
     /// The vault owner paused new stake.
     StakingPaused {
         /// Who paused.
@@ -384,51 +372,110 @@ pub enum MarketEvent {
         /// Who unpaused.
         account: Address,
     },
+
+    // ---- Any other event of the contracts ----
+    /// An event no reducer needs (`FeesWithdrawn`, `RunEscrowSet`, or one added to the contracts
+    /// later), named and decoded from the ABI: stored, served and streamed like the others with
+    /// no code of its own. The JSON is the same shape: `{"type": name, …arguments}`.
+    #[serde(untagged)]
+    Other(OtherEvent),
+}
+
+/// An event known only from the ABI ([`MarketEvent::Other`]). Never one of the named variants:
+/// a stored payload of a named type that does not decode is an error, not an `Other`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedOther")]
+pub struct OtherEvent {
+    /// The event's name in the contract.
+    #[serde(rename = "type")]
+    pub name: String,
+    /// Its arguments by their ABI names: ids (`…Id`) as numbers, other integers as decimal
+    /// strings, addresses and bytes as lowercase hex, as the named variants serialise theirs.
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct UncheckedOther {
+    #[serde(rename = "type")]
+    name: String,
+    #[serde(flatten)]
+    fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl TryFrom<UncheckedOther> for OtherEvent {
+    type Error = String;
+
+    fn try_from(raw: UncheckedOther) -> Result<Self, String> {
+        if MarketEvent::NAMED.contains(&raw.name.as_str()) {
+            return Err(format!("malformed {} event", raw.name));
+        }
+        Ok(Self { name: raw.name, fields: raw.fields })
+    }
+}
+
+impl OtherEvent {
+    fn id(&self, key: &str) -> Option<u64> {
+        self.fields.get(key).and_then(serde_json::Value::as_u64)
+    }
+}
+
+/// The named variants' names, written once: [`MarketEvent::NAMED`] and [`MarketEvent::name`].
+macro_rules! names {
+    ($($variant:ident),+ $(,)?) => {
+        /// The names of the named variants (every variant but [`MarketEvent::Other`]); the
+        /// decoder's tests check every decoded variant is here.
+        pub const NAMED: [&'static str; [$(stringify!($variant)),+].len()] =
+            [$(stringify!($variant)),+];
+
+        /// The event's name, as in the contract (`"RunCreated"`, ...; the two parameter events
+        /// are `EscrowParametersUpdated` and `VaultParametersUpdated`).
+        pub fn name(&self) -> &str {
+            match self {
+                $(Self::$variant { .. } => stringify!($variant),)+
+                Self::Other(other) => &other.name,
+            }
+        }
+    };
 }
 
 impl MarketEvent {
-    /// The event's name, as in the contract (`"RunCreated"`, ...; the two parameter events are
-    /// `EscrowParametersUpdated` and `VaultParametersUpdated`).
-    pub const fn name(&self) -> &'static str {
-        match self {
-            Self::RunCreated { .. } => "RunCreated",
-            Self::RunFunded { .. } => "RunFunded",
-            Self::RunCancelled { .. } => "RunCancelled",
-            Self::Claimed { .. } => "Claimed",
-            Self::WorkStarted { .. } => "WorkStarted",
-            Self::Submitted { .. } => "Submitted",
-            Self::RevisionRequested { .. } => "RevisionRequested",
-            Self::Approved { .. } => "Approved",
-            Self::Rejected { .. } => "Rejected",
-            Self::Disputed { .. } => "Disputed",
-            Self::EvidenceSubmitted { .. } => "EvidenceSubmitted",
-            Self::DisputeResolved { .. } => "DisputeResolved",
-            Self::RejectionFinalized { .. } => "RejectionFinalized",
-            Self::Abandoned { .. } => "Abandoned",
-            Self::Slashed { .. } => "Slashed",
-            Self::RunExpired { .. } => "RunExpired",
-            Self::CreditAdded { .. } => "CreditAdded",
-            Self::CreditWithdrawn { .. } => "CreditWithdrawn",
-            Self::FeesWithdrawn { .. } => "FeesWithdrawn",
-            Self::EscrowParametersUpdated { .. } => "EscrowParametersUpdated",
-            Self::TreasuryUpdated { .. } => "TreasuryUpdated",
-            Self::Paused { .. } => "Paused",
-            Self::Unpaused { .. } => "Unpaused",
-            Self::AgentRegistered { .. } => "AgentRegistered",
-            Self::Staked { .. } => "Staked",
-            Self::UnstakeRequested { .. } => "UnstakeRequested",
-            Self::StakeWithdrawn { .. } => "StakeWithdrawn",
-            Self::StakeForfeited { .. } => "StakeForfeited",
-            Self::AgentStatusChanged { .. } => "AgentStatusChanged",
-            Self::VaultParametersUpdated { .. } => "VaultParametersUpdated",
-            Self::RunEscrowSet { .. } => "RunEscrowSet",
-            Self::StakingPaused { .. } => "StakingPaused",
-            Self::StakingUnpaused { .. } => "StakingUnpaused",
-        }
+    names! {
+        RunCreated,
+        RunFunded,
+        RunCancelled,
+        Claimed,
+        WorkStarted,
+        Submitted,
+        RevisionRequested,
+        Approved,
+        Rejected,
+        Disputed,
+        EvidenceSubmitted,
+        DisputeResolved,
+        RejectionFinalized,
+        Abandoned,
+        Slashed,
+        RunExpired,
+        CreditAdded,
+        CreditWithdrawn,
+        EscrowParametersUpdated,
+        TreasuryUpdated,
+        Paused,
+        Unpaused,
+        AgentRegistered,
+        Staked,
+        UnstakeRequested,
+        StakeWithdrawn,
+        StakeForfeited,
+        AgentStatusChanged,
+        VaultParametersUpdated,
+        StakingPaused,
+        StakingUnpaused
     }
 
-    /// The run this event is about, if any.
-    pub const fn run_id(&self) -> Option<RunId> {
+    /// The run this event is about, if any (an [`OtherEvent`]'s `runId` argument).
+    pub fn run_id(&self) -> Option<RunId> {
         match self {
             Self::RunCreated { run_id, .. }
             | Self::RunFunded { run_id, .. }
@@ -448,12 +495,13 @@ impl MarketEvent {
             | Self::RunExpired { run_id, .. }
             | Self::CreditAdded { run_id, .. }
             | Self::StakeForfeited { run_id, .. } => Some(*run_id),
+            Self::Other(other) => other.id("runId").map(RunId),
             _ => None,
         }
     }
 
-    /// The agent this event is about, if any.
-    pub const fn agent_id(&self) -> Option<AgentId> {
+    /// The agent this event is about, if any (an [`OtherEvent`]'s `agentId` argument).
+    pub fn agent_id(&self) -> Option<AgentId> {
         match self {
             Self::Claimed { agent_id, .. }
             | Self::WorkStarted { agent_id, .. }
@@ -472,6 +520,7 @@ impl MarketEvent {
             | Self::StakeWithdrawn { agent_id, .. }
             | Self::StakeForfeited { agent_id, .. }
             | Self::AgentStatusChanged { agent_id, .. } => Some(*agent_id),
+            Self::Other(other) => other.id("agentId").map(AgentId),
             _ => None,
         }
     }
@@ -543,6 +592,29 @@ mod tests {
         assert_eq!(back.name(), "RunCreated");
         assert_eq!(back.run_id(), Some(RunId(7)));
         assert_eq!(back.agent_id(), None);
+    }
+
+    #[test]
+    fn an_event_without_a_variant_keeps_its_name_fields_and_ids() {
+        let json = serde_json::json!({
+            "type": "EvidenceLinked", "runId": 4, "agentId": 2, "uri": "ipfs://x", "amount": "7"
+        });
+        let event: MarketEvent = serde_json::from_value(json.clone()).unwrap();
+        let MarketEvent::Other(other) = &event else { panic!("{event:?}") };
+        assert_eq!(other.name, "EvidenceLinked");
+        assert_eq!(event.name(), "EvidenceLinked");
+        assert_eq!((event.run_id(), event.agent_id()), (Some(RunId(4)), Some(AgentId(2))));
+        assert_eq!(serde_json::to_value(&event).unwrap(), json, "the same shape back");
+        // A named variant is never read as Other, and a malformed one is an error, not Other.
+        let named: MarketEvent = serde_json::from_str(
+            r#"{"type":"Paused","account":"0x0000000000000000000000000000000000000001"}"#,
+        )
+        .unwrap();
+        assert!(matches!(named, MarketEvent::Paused { .. }));
+        for name in MarketEvent::NAMED {
+            let malformed = serde_json::json!({ "type": name, "runId": "not a number" });
+            assert!(serde_json::from_value::<MarketEvent>(malformed).is_err(), "{name}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod usdc;
 
 pub use claim::ClaimReason;
 pub use error::{AmountError, Error, Result};
-pub use event::{ChainEvent, LogPosition, MarketEvent};
+pub use event::{ChainEvent, LogPosition, MarketEvent, OtherEvent};
 pub use id::{AgentId, RunId};
 pub use manifest::{DeployedContract, DeployedContracts, DeploymentManifest, Parameters};
 pub use state::{AgentStatus, ClaimOutcome, RunState, ruling_for_agent};
