@@ -41,4 +41,3 @@ pub(crate) async fn machine(provider: &DynProvider, pg_url: &str) -> Machine {
     .unwrap_or_else(|| "unknown".into());
     Machine { cpu, cores, node, postgres }
 }
-

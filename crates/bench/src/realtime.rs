@@ -125,8 +125,13 @@ async fn main() -> eyre::Result<()> {
     let config = DeployConfig { commit: "bench".into(), ..DeployConfig::default() };
     let manifest = runs_deployer::deploy(&provider, deployer, &contracts, &config).await?;
     let mock = manifest.contracts.mock_usdc.ok_or_else(|| eyre!("no MockUSDC deployed"))?;
-    runs_deployer::mint_mock_usdc(&provider, deployer, mock.address, &[(poster, Usdc::whole(1_000_000_000))])
-        .await?;
+    runs_deployer::mint_mock_usdc(
+        &provider,
+        deployer,
+        mock.address,
+        &[(poster, Usdc::whole(1_000_000_000))],
+    )
+    .await?;
     let usdc = MockUSDC::new(manifest.usdc, &provider);
     let approve = usdc.approve(manifest.contracts.run_escrow.address, U256::MAX).from(poster);
     runs_bindings::send(&provider, approve.into_transaction_request(), RECEIPT_TIMEOUT).await?;
@@ -165,7 +170,8 @@ async fn main() -> eyre::Result<()> {
     info!(target: TARGET, per_client_kib = fanout.per_client_kib, "fan-out");
 
     // 3. Webhooks.
-    let webhooks = webhooks(&store, &miner, &manifest, poll, args.rounds, args.webhook_blocks).await?;
+    let webhooks =
+        webhooks(&store, &miner, &manifest, poll, args.rounds, args.webhook_blocks).await?;
 
     let _ = stop_tx.send(true);
     let _ = indexer.await;
@@ -225,8 +231,7 @@ impl Miner {
             .into_transaction_request()
             .with_from(self.poster)
             .with_gas_limit(400_000);
-        let hash: B256 =
-            self.provider.client().request("eth_sendTransaction", (request,)).await?;
+        let hash: B256 = self.provider.client().request("eth_sendTransaction", (request,)).await?;
         self.provider.evm_mine(None).await?;
         Ok((hash, Instant::now()))
     }
@@ -357,7 +362,10 @@ impl Samples {
 }
 
 /// Waits for `hash` on `rx` (other hashes are older items: skipped).
-async fn arrival(rx: &mut mpsc::UnboundedReceiver<(B256, Instant)>, hash: B256) -> eyre::Result<Instant> {
+async fn arrival(
+    rx: &mut mpsc::UnboundedReceiver<(B256, Instant)>,
+    hash: B256,
+) -> eyre::Result<Instant> {
     let deadline = tokio::time::Instant::now() + ITEM_TIMEOUT;
     loop {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -423,7 +431,8 @@ async fn fan_out(
     let rss_after_kib = server.rss_kib()?;
     info!(target: TARGET, clients, rss_before_kib, rss_after_kib, "clients connected");
 
-    let (mut first, mut last, mut spread) = (Samples::default(), Samples::default(), Samples::default());
+    let (mut first, mut last, mut spread) =
+        (Samples::default(), Samples::default(), Samples::default());
     for _ in 0..blocks {
         let pause = rand::rng().random_range(0..100);
         tokio::time::sleep(Duration::from_millis(pause)).await;
@@ -544,7 +553,13 @@ async fn webhooks(
     Ok(Webhooks { backlog, delay })
 }
 
-fn report(args: &Args, latency: &Samples, fanout: &Fanout, webhooks: &Webhooks, m: &Machine) -> String {
+fn report(
+    args: &Args,
+    latency: &Samples,
+    fanout: &Fanout,
+    webhooks: &Webhooks,
+    m: &Machine,
+) -> String {
     let met = |ok: bool| if ok { "met" } else { "**not met**" };
     let p99 = latency.percentile(99.0);
     let mut out = String::new();
@@ -576,7 +591,11 @@ fn report(args: &Args, latency: &Samples, fanout: &Fanout, webhooks: &Webhooks, 
     out.push_str("## Webhooks (one subscription, a local receiver answering 200)\n\n");
     out.push_str("| round | items | seconds | deliveries/s |\n|---:|---:|---:|---:|\n");
     for (i, (items, secs)) in webhooks.backlog.iter().enumerate() {
-        out.push_str(&format!("| {} | {items} | {secs:.2} | {:.0} |\n", i + 1, *items as f64 / secs));
+        out.push_str(&format!(
+            "| {} | {items} | {secs:.2} | {:.0} |\n",
+            i + 1,
+            *items as f64 / secs
+        ));
     }
     out.push_str("\n| block mined → delivered | blocks | p50 ms | p90 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|\n");
     out.push_str(&format!("| one subscription | {} |\n", webhooks.delay.row()));
