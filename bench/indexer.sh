@@ -32,20 +32,9 @@ fi
 say "building bench-indexer (release)"
 cargo build --release --locked -p runs-bench --bin bench-indexer >&2
 
-# A free port from the OS, for an anvil of our own (never a fixed port).
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-log="$(mktemp -t bench-anvil.XXXXXX.log)"
 # A block gas limit far above mainnet's: hundreds of createAndFund per block.
-.bin/anvil --port "$port" --gas-limit 3000000000 --silent >"$log" 2>&1 &
-anvil_pid=$!
-trap 'kill "$anvil_pid" 2>/dev/null || true; wait "$anvil_pid" 2>/dev/null || true; rm -f "$log"' EXIT
-rpc="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-  .bin/cast block-number --rpc-url "$rpc" >/dev/null 2>&1 && break
-  kill -0 "$anvil_pid" 2>/dev/null || { cat "$log" >&2; echo "bench: anvil exited" >&2; exit 1; }
-  sleep 0.1
-done
-say "anvil on $rpc (pid $anvil_pid)"
+. bench/anvil.sh
+start_anvil --gas-limit 3000000000
 
 mkdir -p bench/results
 out="bench/results/indexer.md"

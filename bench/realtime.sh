@@ -26,18 +26,8 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 say "building runs and bench-realtime (release)"
 cargo build --release --locked -p runs-cli --bin runs -p runs-bench --bin bench-realtime >&2
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-log="$(mktemp -t bench-anvil.XXXXXX.log)"
-.bin/anvil --port "$port" --silent >"$log" 2>&1 &
-anvil_pid=$!
-trap 'kill "$anvil_pid" 2>/dev/null || true; wait "$anvil_pid" 2>/dev/null || true; rm -f "$log"' EXIT
-rpc="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-  .bin/cast block-number --rpc-url "$rpc" >/dev/null 2>&1 && break
-  kill -0 "$anvil_pid" 2>/dev/null || { cat "$log" >&2; echo "bench: anvil exited" >&2; exit 1; }
-  sleep 0.1
-done
-say "anvil on $rpc (pid $anvil_pid)"
+. bench/anvil.sh
+start_anvil
 
 mkdir -p bench/results
 out="bench/results/realtime.md"

@@ -23,7 +23,7 @@ use alloy::{
     eips::BlockNumberOrTag,
     network::TransactionBuilder,
     primitives::{Address, B256, U256},
-    providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
+    providers::{DynProvider, Provider, ext::AnvilApi},
     rpc::types::{Filter, Log},
     transports::http::reqwest::Url,
 };
@@ -32,15 +32,14 @@ use eyre::{WrapErr, bail, ensure, eyre};
 use futures::{StreamExt, TryStreamExt, stream};
 use runs_bindings::{MockUSDC, RECEIPT_TIMEOUT, RunEscrow};
 use runs_db::{BlockRef, RangeCommit, Store};
-use runs_deployer::DeployConfig;
 use runs_indexer::{Contracts, Indexer, IndexerConfig, decode_log};
-use runs_primitives::{ChainEvent, DeploymentManifest, Usdc};
+use runs_primitives::{ChainEvent, DeploymentManifest};
 use runs_testkit::TestDatabase;
 use tracing::info;
 
 mod common;
 
-use common::{Machine, machine, repo_root};
+use common::{Machine, machine};
 
 const TARGET: &str = "runs::bench";
 
@@ -88,36 +87,12 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,runs::bench=info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    common::init_tracing();
     let args = Args::parse();
     ensure!(args.rounds > 0 && args.range > 0 && args.txs_per_block > 0, "nothing to measure");
-
-    // Anvil's accounts are unlocked: eth_sendTransaction signs on the node, no keys here.
-    let provider = ProviderBuilder::new().connect_http(args.rpc_url.clone()).erased();
-    let accounts = provider.get_accounts().await.wrap_err("is anvil running at --rpc-url?")?;
-    ensure!(accounts.len() >= 2, "the node has {} unlocked accounts; need anvil", accounts.len());
-    ensure!(
-        provider.get_block_number().await? < 5,
-        "the chain already has blocks: give the benchmark a fresh anvil"
-    );
-    let (deployer, posters) = (accounts[0], &accounts[1..]);
-
     let started = Instant::now();
-    let root = repo_root();
-    let contracts = tokio::task::spawn_blocking(move || runs_deployer::compile(&root))
-        .await?
-        .wrap_err("compiling the contracts (run script/setup)")?;
-    let config = DeployConfig { commit: "bench".into(), ..DeployConfig::default() };
-    let manifest = runs_deployer::deploy(&provider, deployer, &contracts, &config).await?;
-    let mock = manifest.contracts.mock_usdc.ok_or_else(|| eyre!("no MockUSDC deployed"))?;
-    let funding: Vec<_> = posters.iter().map(|&p| (p, Usdc::whole(1_000_000_000))).collect();
-    runs_deployer::mint_mock_usdc(&provider, deployer, mock.address, &funding).await?;
+    let (provider, accounts, manifest) = common::deploy_market(&args.rpc_url).await?;
+    let posters = &accounts[1..];
     let runs = args.events.div_ceil(2);
     generate(&provider, &manifest, posters, runs, (args.txs_per_block, args.empty_blocks)).await?;
     let head = provider.get_block_number().await?;

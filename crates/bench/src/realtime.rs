@@ -31,7 +31,7 @@ use alloy::{
     eips::BlockNumberOrTag,
     network::TransactionBuilder,
     primitives::{Address, B256, U256},
-    providers::{DynProvider, Provider, ProviderBuilder, ext::AnvilApi},
+    providers::{DynProvider, Provider, ext::AnvilApi},
     transports::http::reqwest::{self, Url},
 };
 use clap::Parser;
@@ -39,9 +39,8 @@ use eyre::{WrapErr, bail, ensure, eyre};
 use rand::Rng;
 use runs_bindings::{MockUSDC, RECEIPT_TIMEOUT, RunEscrow};
 use runs_db::{Store, read::FeedFilter, webhooks::NewWebhook};
-use runs_deployer::DeployConfig;
 use runs_indexer::{Indexer, IndexerConfig};
-use runs_primitives::{DeploymentManifest, Usdc};
+use runs_primitives::DeploymentManifest;
 use runs_testkit::TestDatabase;
 use runs_webhooks::{Worker, WorkerConfig};
 use serde_json::Value;
@@ -50,7 +49,7 @@ use tracing::info;
 
 mod common;
 
-use common::{Machine, machine, repo_root};
+use common::{Machine, machine};
 
 const TARGET: &str = "runs::bench";
 
@@ -103,35 +102,12 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,runs::bench=info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    common::init_tracing();
     let args = Args::parse();
     ensure!(args.blocks > 0 && args.clients > 0 && args.rounds > 0, "nothing to measure");
     let poll = Duration::from_millis(args.poll_ms);
-
-    let provider = ProviderBuilder::new().connect_http(args.rpc_url.clone()).erased();
-    let accounts = provider.get_accounts().await.wrap_err("is anvil running at --rpc-url?")?;
-    ensure!(accounts.len() >= 2, "need anvil's unlocked accounts");
-    let (deployer, poster) = (accounts[0], accounts[1]);
-    let root = repo_root();
-    let contracts = tokio::task::spawn_blocking(move || runs_deployer::compile(&root))
-        .await?
-        .wrap_err("compiling the contracts (run script/setup)")?;
-    let config = DeployConfig { commit: "bench".into(), ..DeployConfig::default() };
-    let manifest = runs_deployer::deploy(&provider, deployer, &contracts, &config).await?;
-    let mock = manifest.contracts.mock_usdc.ok_or_else(|| eyre!("no MockUSDC deployed"))?;
-    runs_deployer::mint_mock_usdc(
-        &provider,
-        deployer,
-        mock.address,
-        &[(poster, Usdc::whole(1_000_000_000))],
-    )
-    .await?;
+    let (provider, accounts, manifest) = common::deploy_market(&args.rpc_url).await?;
+    let poster = accounts[1];
     let usdc = MockUSDC::new(manifest.usdc, &provider);
     let approve = usdc.approve(manifest.contracts.run_escrow.address, U256::MAX).from(poster);
     runs_bindings::send(&provider, approve.into_transaction_request(), RECEIPT_TIMEOUT).await?;

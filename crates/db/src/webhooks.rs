@@ -103,9 +103,20 @@ pub struct Webhook {
     pub filter: FeedFilter,
     /// Whether the destination may be a private, loopback or link-local address.
     pub allow_private: bool,
-    /// Where it stands.
+    /// When it was added.
+    pub created_at: i64,
+    /// Where its deliveries stand.
+    pub state: WebhookState,
+}
+
+/// Where a subscription's deliveries stand: what a worker reads and writes back after each
+/// attempt ([`Store::finish_webhook_attempt`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookState {
+    /// Active, paused or disabled.
     pub status: WebhookStatus,
-    /// Every item it selects up to this position was delivered (answered 2xx).
+    /// Every item it selects up to this position was delivered (answered 2xx); never lowered by
+    /// a worker.
     pub delivered_seq: u64,
     /// Failed attempts in a row at the next item (0 when the last attempt succeeded).
     pub attempts: u32,
@@ -113,10 +124,8 @@ pub struct Webhook {
     pub failing_since: Option<i64>,
     /// Not attempted again before this time.
     pub next_attempt_at: i64,
-    /// What went wrong last (kept after a success for the record; cleared on replay).
+    /// What went wrong last (cleared by a success or a replay).
     pub last_error: Option<String>,
-    /// When it was added.
-    pub created_at: i64,
 }
 
 /// A subscription to add ([`Store::add_webhook`]).
@@ -188,26 +197,6 @@ pub struct Delivery {
     pub duration_ms: i64,
 }
 
-/// The state a worker leaves a subscription in after an attempt (or a skip over items its
-/// filter does not select).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookProgress {
-    /// See [`Webhook::status`].
-    pub status: WebhookStatus,
-    /// See [`Webhook::delivered_seq`]; never lowered here.
-    pub delivered_seq: u64,
-    /// See [`Webhook::attempts`].
-    pub attempts: u32,
-    /// See [`Webhook::failing_since`].
-    pub failing_since: Option<i64>,
-    /// See [`Webhook::next_attempt_at`].
-    pub next_attempt_at: i64,
-    /// See [`Webhook::last_error`].
-    pub last_error: Option<String>,
-    /// Keep the lease until then (`None`: release it).
-    pub lease_until: Option<i64>,
-}
-
 /// The columns of a subscription, in [`RawWebhook`]'s order (a macro, so that statements stay
 /// literals: sqlx only runs literal SQL).
 macro_rules! columns {
@@ -255,13 +244,15 @@ impl RawWebhook {
                 poster: self.poster.map(|p| parse_addr(T, "poster", &p)).transpose()?,
             },
             allow_private: self.allow_private,
-            status: WebhookStatus::parse(&self.status)?,
-            delivered_seq: uint(T, "delivered_seq", self.delivered_seq)?,
-            attempts: uint(T, "attempts", self.attempts)?,
-            failing_since: self.failing_since,
-            next_attempt_at: self.next_attempt_at,
-            last_error: self.last_error,
             created_at: self.created_at,
+            state: WebhookState {
+                status: WebhookStatus::parse(&self.status)?,
+                delivered_seq: uint(T, "delivered_seq", self.delivered_seq)?,
+                attempts: uint(T, "attempts", self.attempts)?,
+                failing_since: self.failing_since,
+                next_attempt_at: self.next_attempt_at,
+                last_error: self.last_error,
+            },
         })
     }
 }
@@ -455,22 +446,24 @@ impl Store {
                 .await?
         });
         let mut leased = decode_all(raw)?;
-        leased.sort_by_key(|w| (w.next_attempt_at, w.id));
+        leased.sort_by_key(|w| (w.state.next_attempt_at, w.id));
         Ok(leased)
     }
 
     /// Store where `owner` left subscription `id` (never lowering `delivered_seq`) and the
-    /// attempt it made, if any, in one transaction; `false` (and nothing stored) when `owner` no
-    /// longer holds it (replayed, removed or taken over).
+    /// attempt it made, if any, in one transaction, keeping the lease until `lease_until` (or
+    /// releasing it); `false` (and nothing stored) when `owner` no longer holds it (replayed,
+    /// removed or taken over).
     pub async fn finish_webhook_attempt(
         &self,
         id: u64,
         owner: &str,
-        progress: &WebhookProgress,
+        state: &WebhookState,
+        lease_until: Option<i64>,
         attempt: Option<&Delivery>,
     ) -> Result<bool> {
         let id = int("id", id)?;
-        let delivered = int("delivered_seq", progress.delivered_seq)?;
+        let delivered = int("delivered_seq", state.delivered_seq)?;
         let attempt = attempt
             .map(|a| {
                 Ok::<_, crate::Error>((
@@ -491,13 +484,13 @@ impl Store {
             )
             .bind(id)
             .bind(owner)
-            .bind(progress.status.as_str())
+            .bind(state.status.as_str())
             .bind(delivered)
-            .bind(i64::from(progress.attempts))
-            .bind(progress.failing_since)
-            .bind(progress.next_attempt_at)
-            .bind(&progress.last_error)
-            .bind(progress.lease_until)
+            .bind(i64::from(state.attempts))
+            .bind(state.failing_since)
+            .bind(state.next_attempt_at)
+            .bind(&state.last_error)
+            .bind(lease_until)
             .execute(&mut *conn)
             .await?
             .rows_affected();

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use rand::Rng;
-use runs_db::webhooks::{Outcome, Webhook, WebhookProgress, WebhookStatus};
+use runs_db::webhooks::{Outcome, WebhookState, WebhookStatus};
 
 /// Retry timing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,29 +41,21 @@ impl RetryPolicy {
         half + full.saturating_sub(half).mul_f64(rng.random::<f64>())
     }
 
-    /// Where `webhook` stands after an attempt that ended in `outcome` at `now` (unix ms).
-    /// The lease is released (`lease_until: None`); the worker keeps it when it goes on.
+    /// Where a subscription in `state` stands after an attempt at item `seq` that ended in
+    /// `outcome` at `now` (unix ms).
     pub fn after(
         &self,
-        webhook: &Webhook,
+        state: &WebhookState,
         seq: u64,
         outcome: Outcome,
         error: Option<String>,
         now: i64,
         rng: &mut impl Rng,
-    ) -> WebhookProgress {
-        let mut next = WebhookProgress {
-            status: webhook.status,
-            delivered_seq: webhook.delivered_seq,
-            attempts: webhook.attempts,
-            failing_since: webhook.failing_since,
-            next_attempt_at: now,
-            last_error: error,
-            lease_until: None,
-        };
+    ) -> WebhookState {
+        let mut next = WebhookState { next_attempt_at: now, last_error: error, ..state.clone() };
         match outcome {
             Outcome::Delivered => {
-                next.delivered_seq = seq.max(webhook.delivered_seq);
+                next.delivered_seq = seq.max(state.delivered_seq);
                 next.attempts = 0;
                 next.failing_since = None;
             }
@@ -94,35 +86,18 @@ fn millis(ms: i64) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use rand::{SeedableRng, rngs::StdRng};
-    use runs_db::read::FeedFilter;
-
     use super::*;
+    use rand::{SeedableRng, rngs::StdRng};
 
-    fn webhook() -> Webhook {
-        Webhook {
-            id: 1,
-            chain_id: 31_337,
-            url: "https://example.com/hook".into(),
-            secret: "s".into(),
-            filter: FeedFilter::default(),
-            allow_private: false,
+    fn state() -> WebhookState {
+        WebhookState {
             status: WebhookStatus::Active,
             delivered_seq: 10,
             attempts: 0,
             failing_since: None,
             next_attempt_at: 0,
             last_error: None,
-            created_at: 0,
         }
-    }
-
-    fn apply(w: &mut Webhook, p: &WebhookProgress) {
-        w.status = p.status;
-        w.delivered_seq = p.delivered_seq;
-        w.attempts = p.attempts;
-        w.failing_since = p.failing_since;
-        w.next_attempt_at = p.next_attempt_at;
     }
 
     #[test]
@@ -146,9 +121,9 @@ mod tests {
     fn failures_retry_until_the_window_then_pause_and_a_success_resets() {
         let policy = RetryPolicy::default();
         let mut rng = StdRng::seed_from_u64(1);
-        let mut w = webhook();
         let start = 1_000_000;
-        let p = policy.after(&w, 11, Outcome::Failed, Some("HTTP 500".into()), start, &mut rng);
+        let p =
+            policy.after(&state(), 11, Outcome::Failed, Some("HTTP 500".into()), start, &mut rng);
         assert_eq!(
             (p.status, p.attempts, p.failing_since, p.delivered_seq),
             (WebhookStatus::Active, 1, Some(start), 10)
@@ -158,10 +133,9 @@ mod tests {
             "{}",
             p.next_attempt_at
         );
-        apply(&mut w, &p);
         // Still failing just inside the window: retried, the wait capped at an hour.
         let late = start + 24 * 3_600_000 - 1;
-        w.attempts = 30;
+        let w = WebhookState { attempts: 30, ..p };
         let p = policy.after(&w, 11, Outcome::Failed, None, late, &mut rng);
         assert_eq!(p.status, WebhookStatus::Active);
         assert!(p.next_attempt_at - late <= 3_600_000 && p.next_attempt_at - late >= 1_800_000);
@@ -179,7 +153,7 @@ mod tests {
     #[test]
     fn gone_disables_without_moving_on() {
         let p = RetryPolicy::default().after(
-            &webhook(),
+            &state(),
             11,
             Outcome::Gone,
             Some("HTTP 410".into()),

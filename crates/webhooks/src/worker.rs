@@ -14,7 +14,7 @@ use runs_api::dto::FeedEvent;
 use runs_db::{
     Store,
     read::FeedItem,
-    webhooks::{Delivery, Outcome, Webhook, WebhookProgress, WebhookStatus},
+    webhooks::{Delivery, Outcome, Webhook, WebhookState, WebhookStatus},
 };
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -167,7 +167,7 @@ impl Inner {
                 Ok(read) => read,
                 Err(err) => {
                     warn!(target: "runs::webhooks", id = webhook.id, error = %err, "reading the feed failed");
-                    self.release(&webhook, webhook.delivered_seq).await;
+                    self.release(&webhook, webhook.state.delivered_seq).await;
                     return;
                 }
             };
@@ -180,7 +180,7 @@ impl Inner {
             }
             if !full {
                 // Every selected item up to `head` was delivered: skip the rest up to it.
-                self.release(&webhook, head.max(webhook.delivered_seq)).await;
+                self.release(&webhook, head.max(webhook.state.delivered_seq)).await;
                 return;
             }
         }
@@ -193,7 +193,7 @@ impl Inner {
         let mut reader = self.store.reader().await?;
         let head = reader.last_seq(self.chain_id).await?;
         let items = reader
-            .feed(self.chain_id, webhook.delivered_seq, self.config.batch, &webhook.filter)
+            .feed(self.chain_id, webhook.state.delivered_seq, self.config.batch, &webhook.filter)
             .await?;
         Ok((head, items))
     }
@@ -201,24 +201,17 @@ impl Inner {
     /// Send one item and store the outcome; the subscription as it now stands when delivering
     /// goes on, `None` when it stops (failed, disabled, or no longer this worker's).
     async fn attempt(&self, webhook: &Webhook, item: &FeedItem) -> Option<Webhook> {
-        let attempt = webhook.attempts + 1;
+        let attempt = webhook.state.attempts + 1;
         let at = now_ms();
         let started = Instant::now();
         let delivery_id = random_hex(16);
         let (outcome, status_code, error) = self.post(webhook, item, &delivery_id).await;
         let now = now_ms();
-        let mut progress = self.config.retry.after(
-            webhook,
-            item.seq,
-            outcome,
-            error.clone(),
-            now,
-            &mut rand::rng(),
-        );
-        let goes_on = outcome == Outcome::Delivered && progress.status == WebhookStatus::Active;
-        if goes_on {
-            progress.lease_until = Some(now + ms(self.config.lease()));
-        }
+        let retry = &self.config.retry;
+        let state =
+            retry.after(&webhook.state, item.seq, outcome, error.clone(), now, &mut rand::rng());
+        let goes_on = outcome == Outcome::Delivered && state.status == WebhookStatus::Active;
+        let lease_until = goes_on.then(|| now + ms(self.config.lease()));
         let record = Delivery {
             seq: item.seq,
             delivery_id,
@@ -236,17 +229,20 @@ impl Inner {
                 id = webhook.id,
                 seq = item.seq,
                 attempt,
-                status = progress.status.as_str(),
+                status = state.status.as_str(),
                 error = record.error.as_deref().unwrap_or(""),
                 "delivery failed"
             );
         }
-        match self
-            .store
-            .finish_webhook_attempt(webhook.id, &self.owner, &progress, Some(&record))
-            .await
-        {
-            Ok(true) => goes_on.then(|| apply(webhook, &progress)),
+        let stored = self.store.finish_webhook_attempt(
+            webhook.id,
+            &self.owner,
+            &state,
+            lease_until,
+            Some(&record),
+        );
+        match stored.await {
+            Ok(true) => goes_on.then(|| Webhook { state, ..webhook.clone() }),
             Ok(false) => {
                 info!(target: "runs::webhooks", id = webhook.id, "subscription replayed, removed or taken over; leaving it");
                 None
@@ -308,33 +304,12 @@ impl Inner {
 
     /// Release `webhook` after moving its position to `delivered_seq` (items its filter skips).
     async fn release(&self, webhook: &Webhook, delivered_seq: u64) {
-        let progress = WebhookProgress {
-            status: webhook.status,
-            delivered_seq,
-            attempts: webhook.attempts,
-            failing_since: webhook.failing_since,
-            next_attempt_at: webhook.next_attempt_at,
-            last_error: webhook.last_error.clone(),
-            lease_until: None,
-        };
+        let state = WebhookState { delivered_seq, ..webhook.state.clone() };
         if let Err(err) =
-            self.store.finish_webhook_attempt(webhook.id, &self.owner, &progress, None).await
+            self.store.finish_webhook_attempt(webhook.id, &self.owner, &state, None, None).await
         {
             warn!(target: "runs::webhooks", id = webhook.id, error = %err, "releasing a webhook failed");
         }
-    }
-}
-
-/// `webhook` as `progress` left it.
-fn apply(webhook: &Webhook, progress: &WebhookProgress) -> Webhook {
-    Webhook {
-        status: progress.status,
-        delivered_seq: progress.delivered_seq,
-        attempts: progress.attempts,
-        failing_since: progress.failing_since,
-        next_attempt_at: progress.next_attempt_at,
-        last_error: progress.last_error.clone(),
-        ..webhook.clone()
     }
 }
 

@@ -125,7 +125,10 @@ impl WebhookArgs {
                 } else {
                     println!("webhook {} → {}", webhook.id, webhook.url);
                     println!("  events: {}", filter_text(&webhook.filter));
-                    println!("  delivering the feed after position {}", webhook.delivered_seq);
+                    println!(
+                        "  delivering the feed after position {}",
+                        webhook.state.delivered_seq
+                    );
                     println!("  signing secret (shown only now): {}", webhook.secret);
                 }
             }
@@ -144,10 +147,10 @@ impl WebhookArgs {
                             w.id,
                             status_text(w),
                             w.url,
-                            w.delivered_seq,
+                            w.state.delivered_seq,
                             filter_text(&w.filter)
                         );
-                        if let Some(error) = &w.last_error {
+                        if let Some(error) = &w.state.last_error {
                             println!("      last error: {error}");
                         }
                     }
@@ -257,10 +260,11 @@ fn filter_text(filter: &FeedFilter) -> String {
 
 /// `active`, `failing (N attempts since …, next …)`, `paused (failing since …)` or `disabled`.
 fn status_text(w: &Webhook) -> String {
-    let since = w.failing_since.map(|t| runs_api::iso8601(secs(t))).unwrap_or_default();
-    match w.status {
-        WebhookStatus::Active if w.attempts == 0 => "active".to_owned(),
-        WebhookStatus::Active => format!("failing ({} attempts since {since})", w.attempts),
+    let s = &w.state;
+    let since = s.failing_since.map(|t| runs_api::iso8601(secs(t))).unwrap_or_default();
+    match s.status {
+        WebhookStatus::Active if s.attempts == 0 => "active".to_owned(),
+        WebhookStatus::Active => format!("failing ({} attempts since {since})", s.attempts),
         WebhookStatus::Paused => format!("paused: failing since {since}"),
         WebhookStatus::Disabled => "disabled (the receiver answered 410 Gone)".to_owned(),
     }
@@ -268,17 +272,18 @@ fn status_text(w: &Webhook) -> String {
 
 fn webhook_json(w: &Webhook) -> Value {
     let iso = |t: Option<i64>| t.map(|t| runs_api::iso8601(secs(t)));
+    let s = &w.state;
     json!({
         "id": w.id,
         "chainId": w.chain_id,
         "url": w.url,
-        "status": w.status.as_str(),
-        "failing": w.attempts > 0,
-        "deliveredSeq": w.delivered_seq,
-        "attempts": w.attempts,
-        "failingSince": iso(w.failing_since),
-        "nextAttemptAt": iso(Some(w.next_attempt_at)),
-        "lastError": w.last_error,
+        "status": s.status.as_str(),
+        "failing": s.attempts > 0,
+        "deliveredSeq": s.delivered_seq,
+        "attempts": s.attempts,
+        "failingSince": iso(s.failing_since),
+        "nextAttemptAt": iso(Some(s.next_attempt_at)),
+        "lastError": s.last_error,
         "allowPrivate": w.allow_private,
         "filter": {
             "types": w.filter.kinds,

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use runs_db::{
     Store,
     read::FeedFilter,
-    webhooks::{Delivery, NewWebhook, Outcome, WebhookProgress, WebhookStatus},
+    webhooks::{Delivery, NewWebhook, Outcome, WebhookState, WebhookStatus},
 };
 use runs_primitives::{Address, AgentId, RunId};
 
@@ -28,15 +28,14 @@ fn new(url: &str, filter: FeedFilter, after: Option<u64>) -> NewWebhook {
     }
 }
 
-fn progress(delivered_seq: u64, lease_until: Option<i64>) -> WebhookProgress {
-    WebhookProgress {
+fn state(delivered_seq: u64) -> WebhookState {
+    WebhookState {
         status: WebhookStatus::Active,
         delivered_seq,
         attempts: 0,
         failing_since: None,
         next_attempt_at: 0,
         last_error: None,
-        lease_until,
     }
 }
 
@@ -69,7 +68,7 @@ async fn subscriptions_lease_and_record(db: &TestDb) {
     let early =
         store.add_webhook(CHAIN, &new("http://a.test/", filter.clone(), None)).await.unwrap();
     assert_eq!(
-        (early.delivered_seq, early.status, early.filter.clone()),
+        (early.state.delivered_seq, early.state.status, early.filter.clone()),
         (0, WebhookStatus::Active, filter)
     );
     // Nothing in the feed yet: nothing is due.
@@ -83,12 +82,12 @@ async fn subscriptions_lease_and_record(db: &TestDb) {
         .add_webhook(CHAIN, &new("http://b.test/", FeedFilter::default(), None))
         .await
         .unwrap();
-    assert_eq!(late.delivered_seq, head);
+    assert_eq!(late.state.delivered_seq, head);
     let all = store
         .add_webhook(CHAIN, &new("http://c.test/", FeedFilter::default(), Some(0)))
         .await
         .unwrap();
-    assert_eq!(all.delivered_seq, 0);
+    assert_eq!(all.state.delivered_seq, 0);
     assert_eq!(
         store.webhooks(CHAIN).await.unwrap().iter().map(|w| w.id).collect::<Vec<_>>(),
         vec![early.id, late.id, all.id]
@@ -104,20 +103,22 @@ async fn subscriptions_lease_and_record(db: &TestDb) {
         .finish_webhook_attempt(
             all.id,
             "w1",
-            &progress(5, None),
+            &state(5),
+            None,
             Some(&delivery(5, Outcome::Delivered)),
         )
         .await
         .unwrap();
     assert!(!lost);
-    assert_eq!(store.webhook(CHAIN, all.id).await.unwrap().unwrap().delivered_seq, 0);
+    assert_eq!(store.webhook(CHAIN, all.id).await.unwrap().unwrap().state.delivered_seq, 0);
     // w2 stores a delivery and keeps the lease; a lower position does not move it back.
     assert!(
         store
             .finish_webhook_attempt(
                 all.id,
                 "w2",
-                &progress(5, Some(9_000)),
+                &state(5),
+                Some(9_000),
                 Some(&delivery(5, Outcome::Delivered))
             )
             .await
@@ -128,14 +129,15 @@ async fn subscriptions_lease_and_record(db: &TestDb) {
             .finish_webhook_attempt(
                 all.id,
                 "w2",
-                &progress(3, Some(9_000)),
+                &state(3),
+                Some(9_000),
                 Some(&delivery(6, Outcome::Failed))
             )
             .await
             .unwrap()
     );
     let now = store.webhook(CHAIN, all.id).await.unwrap().unwrap();
-    assert_eq!(now.delivered_seq, 5);
+    assert_eq!(now.state.delivered_seq, 5);
     assert!(ids(store, "w3", 8_999).await.iter().all(|&id| id != all.id), "lease renewed to 9000");
     let deliveries = store.webhook_deliveries(CHAIN, all.id, 10).await.unwrap();
     assert_eq!(
@@ -146,24 +148,22 @@ async fn subscriptions_lease_and_record(db: &TestDb) {
     assert!(store.webhook_deliveries(CHAIN + 1, all.id, 10).await.unwrap().is_empty());
 
     // Released and not due before its next attempt; a paused one is never due.
-    let mut later = progress(5, None);
-    later.next_attempt_at = 20_000;
-    assert!(store.finish_webhook_attempt(all.id, "w2", &later, None).await.unwrap());
+    let later = WebhookState { next_attempt_at: 20_000, ..state(5) };
+    assert!(store.finish_webhook_attempt(all.id, "w2", &later, None, None).await.unwrap());
     assert!(!ids(store, "w4", 19_999).await.contains(&all.id));
     assert!(ids(store, "w4", 20_000).await.contains(&all.id));
-    let mut paused = progress(5, None);
-    paused.status = WebhookStatus::Paused;
-    assert!(store.finish_webhook_attempt(all.id, "w4", &paused, None).await.unwrap());
+    let paused = WebhookState { status: WebhookStatus::Paused, ..state(5) };
+    assert!(store.finish_webhook_attempt(all.id, "w4", &paused, None, None).await.unwrap());
     let w5 = ids(store, "w5", 99_000).await;
     assert!(!w5.contains(&all.id) && w5.contains(&early.id), "{w5:?}");
 
     // Replay: active again from the position asked, and taken from whoever held it.
     assert!(store.replay_webhook(CHAIN, early.id, 1, 100_000).await.unwrap());
     assert!(store.replay_webhook(CHAIN, all.id, 4, 100_000).await.unwrap());
-    assert!(!store.finish_webhook_attempt(early.id, "w5", &progress(9, None), None).await.unwrap());
+    assert!(!store.finish_webhook_attempt(early.id, "w5", &state(9), None, None).await.unwrap());
     let replayed = store.webhook(CHAIN, all.id).await.unwrap().unwrap();
     assert_eq!(
-        (replayed.status, replayed.delivered_seq, replayed.attempts),
+        (replayed.state.status, replayed.state.delivered_seq, replayed.state.attempts),
         (WebhookStatus::Active, 3, 0)
     );
     assert_eq!(ids(store, "w7", 100_000).await, vec![early.id, all.id]);
@@ -173,7 +173,7 @@ async fn subscriptions_lease_and_record(db: &TestDb) {
     assert!(!store.remove_webhook(CHAIN, all.id).await.unwrap());
     assert!(store.webhook(CHAIN, all.id).await.unwrap().is_none());
     assert!(store.webhook_deliveries(CHAIN, all.id, 10).await.unwrap().is_empty());
-    assert!(!store.finish_webhook_attempt(all.id, "w7", &progress(9, None), None).await.unwrap());
+    assert!(!store.finish_webhook_attempt(all.id, "w7", &state(9), None, None).await.unwrap());
     assert!(!store.replay_webhook(CHAIN, all.id, 1, 0).await.unwrap());
 }
 
