@@ -36,8 +36,8 @@ pub enum DestinationError {
     },
     /// The host is, or resolves to, a private address.
     #[error(
-        "{host} resolves to the private address {ip}: refused (pass --allow-private for a \
-         receiver on this machine or your network)"
+        "{host} is a private address ({ip}); pass --allow-private for a receiver on this \
+         machine or your network"
     )]
     Private {
         /// The host.

@@ -586,6 +586,11 @@ impl Summary {
         println!("  curl {api}/api/agents/1");
         let rpc = &self.rpc_url;
         println!("  runs run show {example_run} --rpc-url {rpc}");
+        println!("  runs watch --api-url {api}");
+        println!(
+            "  runs webhook add http://127.0.0.1:8000/hook --allow-private --database-url {}",
+            self.database
+        );
         if let Some(disputed) = self.runs_in(RunState::Disputed).next() {
             println!(
                 "  runs arbiter resolve {} --agent-share 50 --rpc-url {rpc} --private-key \
@@ -594,7 +599,7 @@ impl Summary {
             );
         }
         println!();
-        println!("Ctrl-C stops the API, the indexer and anvil.");
+        println!("Ctrl-C stops the API, the indexer, the webhook worker and anvil.");
     }
 }
 
