@@ -18,9 +18,12 @@
 //!   compiled once per test process (solc-js is slow) and reused for every deployment.
 //! - [`provider_for`] / [`signer`] / [`key_hex`] sign as one of Anvil's ten funded accounts.
 //! - [`TestDatabase`] is a throwaway Postgres database or SQLite file for one test.
+//! - [`create_and_fund_bulk`] fills blocks with `createAndFund`s (thousands of events fast).
 
+mod bulk;
 mod database;
 
+pub use bulk::create_and_fund_bulk;
 pub use database::{PG_ADMIN_URL, TestDatabase};
 
 use std::{

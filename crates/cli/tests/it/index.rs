@@ -8,13 +8,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::{
-    network::TransactionBuilder,
-    primitives::U256,
-    providers::{Provider, ext::AnvilApi},
-};
+use alloy::providers::Provider;
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use runs_bindings::{MockUSDC, RunEscrow};
 use runs_db::Store;
 use runs_indexer::{Indexer, IndexerConfig};
 use runs_primitives::DeploymentManifest;
@@ -24,77 +19,21 @@ const POSTERS: [usize; 4] = [1, 2, 3, 4];
 const BLOCKS: usize = 60;
 const TXS_PER_BLOCK: usize = 25;
 
-/// Many `createAndFund`s per block (automine off, explicit nonces and gas, one `evm_mine` per
-/// block) with a few empty blocks between: `BLOCKS * TXS_PER_BLOCK * 2` events, fast.
+/// `BLOCKS` blocks of `TXS_PER_BLOCK` `createAndFund`s from four posters, an empty block after
+/// each: `BLOCKS * TXS_PER_BLOCK * 2` events, fast.
 async fn generate_events(anvil: &runs_testkit::AnvilInstance, manifest: &DeploymentManifest) {
-    let reader = runs_testkit::read_provider(anvil);
-    let escrows: Vec<_> = POSTERS
-        .iter()
-        .map(|&i| {
-            RunEscrow::new(
-                manifest.contracts.run_escrow.address,
-                runs_testkit::provider_for(anvil, i),
-            )
-        })
-        .collect();
-    for &i in &POSTERS {
-        let usdc = MockUSDC::new(manifest.usdc, runs_testkit::provider_for(anvil, i));
-        usdc.approve(manifest.contracts.run_escrow.address, U256::MAX)
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap();
-    }
-    let mut nonces = Vec::new();
-    for &i in &POSTERS {
-        nonces.push(reader.get_transaction_count(runs_testkit::address(anvil, i)).await.unwrap());
-    }
-    let deadline = U256::from(
-        reader
-            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-            .await
-            .unwrap()
-            .unwrap()
-            .header
-            .timestamp
-            + 90 * 86_400,
-    );
-    let fee = reader.get_gas_price().await.unwrap() * 4;
-    reader.anvil_set_auto_mine(false).await.unwrap();
-    for block in 0..BLOCKS {
-        let mut pending = Vec::with_capacity(TXS_PER_BLOCK);
-        for tx in 0..TXS_PER_BLOCK {
-            let who = tx % POSTERS.len();
-            let request = escrows[who]
-                .createAndFund(
-                    format!("ipfs://bulk-{block}-{tx}"),
-                    U256::from(1_000_000u64),
-                    deadline,
-                    U256::from(1),
-                    // The minimum as the required stake, under the current terms.
-                    U256::ZERO,
-                    U256::ZERO,
-                )
-                .into_transaction_request()
-                .with_nonce(nonces[who])
-                .with_gas_limit(400_000)
-                .with_max_fee_per_gas(fee)
-                .with_max_priority_fee_per_gas(1);
-            nonces[who] += 1;
-            pending.push(escrows[who].provider().send_transaction(request).await.unwrap());
-        }
-        reader.evm_mine(None).await.unwrap();
-        if block % 10 == 9 {
-            reader.anvil_mine(Some(5), None).await.unwrap();
-        }
-        for tx in pending {
-            let receipt = tx.get_receipt().await.unwrap();
-            assert!(receipt.status(), "createAndFund reverted in block {block}");
-        }
-    }
-    reader.anvil_set_auto_mine(true).await.unwrap();
+    let posters: Vec<_> = POSTERS.iter().map(|&i| runs_testkit::address(anvil, i)).collect();
+    let runs = (BLOCKS * TXS_PER_BLOCK) as u64;
+    let provider = runs_testkit::read_provider(anvil);
+    runs_testkit::create_and_fund_bulk(
+        &provider,
+        manifest,
+        &posters,
+        runs,
+        (TXS_PER_BLOCK as u64, 1),
+    )
+    .await
+    .expect("generating the events");
 }
 
 fn spawn_index(rpc: &str, deployments: &Path, database_url: &str, until: u64) -> Child {
