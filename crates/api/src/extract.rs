@@ -111,26 +111,32 @@ impl Db {
     fn record(&mut self, block: Option<BlockRef>) -> Head {
         *self.head.get_or_insert_with(|| {
             if let Some(slot) = &self.slot {
-                slot.record(block.map_or(0, |b| b.number));
+                slot.record(block);
             }
             Head(block)
         })
     }
 }
 
-/// Where [`Db`] leaves the indexed block it read, for the middleware that stamps the response.
+/// Where [`Db`] leaves the indexed head it read, for the middlewares that stamp the response
+/// and cache it.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct HeadSlot(Arc<OnceLock<u64>>);
+pub(crate) struct HeadSlot(Arc<OnceLock<Option<BlockRef>>>);
 
 impl HeadSlot {
-    fn record(&self, block: u64) {
+    fn record(&self, block: Option<BlockRef>) {
         // The first read wins: it is the one the handler's answer is based on.
         let _ = self.0.set(block);
     }
 
-    /// The block read by the handler, if it read one.
+    /// The block number read by the handler (0 before anything was indexed), if it read one.
     pub(crate) fn get(&self) -> Option<u64> {
-        self.0.get().copied()
+        self.0.get().map(|block| block.map_or(0, |b| b.number))
+    }
+
+    /// The head read by the handler, if it read one and something was indexed.
+    pub(crate) fn block(&self) -> Option<BlockRef> {
+        self.0.get().copied().flatten()
     }
 }
 

@@ -9,6 +9,7 @@
 //! Public API: [`ApiConfig`], [`ApiState`], [`ChainHead`], [`router`], [`openapi`], [`serve`],
 //! [`ApiError`] and the [`dto`] shapes.
 
+mod cache;
 mod derive;
 pub mod dto;
 mod error;
@@ -56,6 +57,9 @@ use crate::{
 /// The response header carrying the last indexed block.
 pub const INDEXED_BLOCK_HEADER: &str = "x-indexed-block";
 
+/// The response cache's default budget.
+pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// How the API is set up.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -76,11 +80,14 @@ pub struct ApiConfig {
     /// How often an idle event stream looks for new feed positions (a short poll of the
     /// database, so every replica serves the same stream without shared state).
     pub stream_poll: std::time::Duration,
+    /// Bytes of whole responses of the read endpoints kept in memory (0: no response cache, no
+    /// `ETag`); see the `cache` module.
+    pub cache_bytes: usize,
 }
 
 impl ApiConfig {
     /// Defaults for `chain_id`: no escrow, lag 10, CORS for any origin, 16 KiB bodies, 1,000
-    /// event streams polling every 100 ms.
+    /// event streams polling every 100 ms, a 64 MiB response cache.
     pub fn new(chain_id: u64) -> Self {
         Self {
             chain_id,
@@ -90,6 +97,7 @@ impl ApiConfig {
             body_limit: 16 * 1024,
             max_streams: 1_000,
             stream_poll: std::time::Duration::from_millis(100),
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -134,6 +142,8 @@ struct Inner {
     streams: Arc<tokio::sync::Semaphore>,
     /// New feed items for every open event stream, from one poll.
     fanout: fanout::Fanout,
+    /// Whole responses of the read endpoints (None: `cache_bytes` is 0).
+    cache: Option<cache::ResponseCache>,
 }
 
 /// A listing's total at one indexed block, counted by the first request that needs it.
@@ -147,6 +157,7 @@ impl ApiState {
     /// the chain.
     pub fn new(store: Store, config: ApiConfig, head: ChainHead) -> Self {
         let config_streams = config.max_streams;
+        let cache = (config.cache_bytes > 0).then(|| cache::ResponseCache::new(config.cache_bytes));
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -157,6 +168,7 @@ impl ApiState {
                 params: Mutex::new(None),
                 streams: Arc::new(tokio::sync::Semaphore::new(config_streams)),
                 fanout: fanout::Fanout::new(),
+                cache,
             }),
         }
     }
@@ -180,6 +192,10 @@ impl ApiState {
     /// A slot for one more event stream, if the cap allows.
     pub(crate) fn stream_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         Arc::clone(&self.inner.streams).try_acquire_owned().ok()
+    }
+
+    pub(crate) fn cache(&self) -> Option<&cache::ResponseCache> {
+        self.inner.cache.as_ref()
     }
 
     pub(crate) fn fanout(&self) -> &fanout::Fanout {
@@ -297,6 +313,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
                 .build(),
         ),
     );
+    cache::document(&mut doc);
     doc
 }
 
@@ -318,6 +335,7 @@ pub fn router(state: ApiState) -> Router {
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), cache::cached))
         .layer(middleware::from_fn_with_state(state.clone(), freshness))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(cors)
@@ -345,6 +363,10 @@ async fn freshness(State(state): State<ApiState>, mut req: Request, next: Next) 
     let slot = HeadSlot::default();
     req.extensions_mut().insert(slot.clone());
     let mut response = next.run(req).await;
+    // Stamped already (by the response cache, from the head it answered at).
+    if response.headers().contains_key(INDEXED_BLOCK_HEADER) {
+        return response;
+    }
     let block = match slot.get() {
         Some(block) => Some(block),
         None => match current_head(&state).await {

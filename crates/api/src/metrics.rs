@@ -11,6 +11,8 @@ use std::{
 use metrics::{Key, Label, Level, Metadata, Recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
+use crate::cache::CacheStats;
+
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 12] =
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
@@ -20,6 +22,11 @@ const LATENCY: &str = "runs_http_request_duration_seconds";
 const INDEXED: &str = "runs_indexed_block";
 const HEAD: &str = "runs_chain_head_block";
 const LAG: &str = "runs_indexer_lag_blocks";
+const CACHE_HITS: &str = "runs_api_cache_hits_total";
+const CACHE_MISSES: &str = "runs_api_cache_misses_total";
+const CACHE_NOT_MODIFIED: &str = "runs_api_cache_not_modified_total";
+const CACHE_EVICTIONS: &str = "runs_api_cache_evictions_total";
+const CACHE_BYTES: &str = "runs_api_cache_bytes";
 
 /// The recorder keeps each latency sample until the next render folds it into the buckets: fold
 /// them every this many requests too, so memory stays bounded when nothing scrapes.
@@ -46,6 +53,11 @@ impl Default for Metrics {
             (INDEXED, "The last fully indexed block."),
             (HEAD, "The chain head last seen over RPC."),
             (LAG, "Blocks between the head and the index."),
+            (CACHE_HITS, "Read requests answered from the response cache."),
+            (CACHE_MISSES, "Cacheable read requests the handler answered."),
+            (CACHE_NOT_MODIFIED, "304 answers to a current If-None-Match."),
+            (CACHE_EVICTIONS, "Responses evicted to stay under the cache's byte budget."),
+            (CACHE_BYTES, "Bytes of responses in the cache."),
         ] {
             // The exporter keeps one description per name, whatever the metric's kind.
             recorder.describe_counter(name.into(), None, help.into());
@@ -71,11 +83,28 @@ impl Metrics {
         }
     }
 
-    /// The exposition text, with the freshness gauges set first (each only once known).
-    pub(crate) fn render(&self, indexed_block: Option<u64>, chain_head: Option<u64>) -> String {
+    /// The exposition text, with the freshness gauges and the response cache's counts set first
+    /// (each only once known).
+    pub(crate) fn render(
+        &self,
+        indexed_block: Option<u64>,
+        chain_head: Option<u64>,
+        cache: Option<&CacheStats>,
+    ) -> String {
         let gauge = |name: &'static str, value: u64| {
             self.recorder.register_gauge(&Key::from_name(name), &METADATA).set(value as f64);
         };
+        if let Some(stats) = cache {
+            let count = |name: &'static str, value: &AtomicU64| {
+                let counter = self.recorder.register_counter(&Key::from_name(name), &METADATA);
+                counter.absolute(value.load(Ordering::Relaxed));
+            };
+            count(CACHE_HITS, &stats.hits);
+            count(CACHE_MISSES, &stats.misses);
+            count(CACHE_NOT_MODIFIED, &stats.not_modified);
+            count(CACHE_EVICTIONS, &stats.evictions);
+            gauge(CACHE_BYTES, stats.bytes.load(Ordering::Relaxed));
+        }
         if let Some(block) = indexed_block {
             gauge(INDEXED, block);
         }
@@ -99,7 +128,7 @@ mod tests {
         m.observe("GET", "/api/runs", 200, Duration::from_micros(300));
         m.observe("GET", "/api/runs", 200, Duration::from_millis(20));
         m.observe("GET", "/api/runs/{id}", 404, Duration::from_secs(9));
-        let text = m.render(Some(10), Some(15));
+        let text = m.render(Some(10), Some(15), None);
         assert!(text.contains(
             "runs_http_requests_total{method=\"GET\",route=\"/api/runs\",status=\"200\"} 2"
         ));

@@ -78,6 +78,7 @@ pub(crate) async fn ready(State(state): State<ApiState>) -> (StatusCode, Json<Re
 )]
 pub(crate) async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
     let indexed = crate::current_head(&state).await.ok().flatten().map(|b| b.number);
-    let text = state.metrics().render(indexed, state.chain_head());
+    let cache = state.cache().map(|c| &c.stats);
+    let text = state.metrics().render(indexed, state.chain_head(), cache);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }

@@ -3,6 +3,7 @@
 //! crate's write API as the indexer commits it.
 
 mod agents;
+mod cache;
 mod errors;
 mod events;
 mod fixture;

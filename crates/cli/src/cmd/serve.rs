@@ -63,6 +63,15 @@ pub(crate) struct ServeArgs {
     /// Milliseconds between an idle event stream's looks for new events.
     #[arg(long, env = "RUNS_STREAM_POLL_MS", default_value_t = 100)]
     stream_poll_ms: u64,
+
+    /// MiB of whole read responses kept in memory (answers and ETags are exact: keyed by the
+    /// indexed head).
+    #[arg(long, env = "RUNS_CACHE_MIB", default_value_t = runs_api::DEFAULT_CACHE_BYTES >> 20)]
+    cache_mib: usize,
+
+    /// No response cache (and no ETag): every request is answered by the database.
+    #[arg(long, env = "RUNS_NO_CACHE")]
+    no_cache: bool,
 }
 
 impl ServeArgs {
@@ -113,6 +122,7 @@ impl ServeArgs {
             body_limit: self.body_limit,
             max_streams: self.max_streams,
             stream_poll: Duration::from_millis(self.stream_poll_ms.max(10)),
+            cache_bytes: if self.no_cache { 0 } else { self.cache_mib << 20 },
         };
         let router = runs_api::router(ApiState::new(store.clone(), config, head))
             .merge(crate::web::explorer(chain_id, manifest.as_ref()));
