@@ -62,6 +62,8 @@ pub(crate) struct CacheStats {
     pub(crate) not_modified: AtomicU64,
     pub(crate) evictions: AtomicU64,
     pub(crate) bytes: AtomicU64,
+    /// Keys held (stored answers, and ones being computed).
+    pub(crate) entries: AtomicU64,
 }
 
 /// The response cache of one API process.
@@ -128,7 +130,20 @@ impl ResponseCache {
         }
         let entry = Arc::new(Entry::default());
         entries.lru.put(key.to_owned(), Arc::clone(&entry));
+        self.stats.entries.store(entries.lru.len() as u64, Ordering::Relaxed);
         entry
+    }
+
+    /// Drops `key`'s entry if it is still `entry` (an answer that could not be stored keeps no
+    /// slot, so questions that are never stored cannot grow the cache).
+    fn forget(&self, head: BlockRef, key: &str, entry: &Arc<Entry>) {
+        let mut entries = self.lock();
+        if entries.head == Some(head)
+            && entries.lru.peek(key).is_some_and(|e| Arc::ptr_eq(e, entry))
+        {
+            entries.lru.pop(key);
+        }
+        self.stats.entries.store(entries.lru.len() as u64, Ordering::Relaxed);
     }
 
     /// Accounts for `stored` under `key` (if its entry is still there) and evicts the least
@@ -147,6 +162,7 @@ impl ResponseCache {
             self.stats.evictions.fetch_add(1, Ordering::Relaxed);
         }
         self.stats.bytes.store(entries.bytes as u64, Ordering::Relaxed);
+        self.stats.entries.store(entries.lru.len() as u64, Ordering::Relaxed);
     }
 }
 
@@ -173,6 +189,18 @@ impl HeadReads {
     }
 
     async fn read(&self, state: &ApiState) -> runs_db::Result<Option<BlockRef>> {
+        self.read_with(|| async {
+            state.store().reader().await?.indexed_head(state.chain_id()).await
+        })
+        .await
+    }
+
+    /// [`HeadReads::read`] with the database read given (tests fail and delay it).
+    async fn read_with<F, Fut>(&self, read_head: F) -> runs_db::Result<Option<BlockRef>>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = runs_db::Result<Option<BlockRef>>>,
+    {
         let arrived = self.started.load(Ordering::SeqCst);
         let mut done = self.done.subscribe();
         loop {
@@ -188,11 +216,13 @@ impl HeadReads {
             };
             if mine {
                 let number = self.started.fetch_add(1, Ordering::SeqCst) + 1;
-                let head =
-                    async { state.store().reader().await?.indexed_head(state.chain_id()).await }
-                        .await;
+                let head = read_head().await;
                 *self.running.lock().unwrap_or_else(|e| e.into_inner()) = false;
-                let head = head?;
+                let Ok(head) = head else {
+                    // Wake the waiters all the same: each tries a read of its own.
+                    self.done.send_modify(|_| ());
+                    return head;
+                };
                 self.done.send_modify(|done| {
                     if number > done.0 {
                         *done = (number, head);
@@ -202,7 +232,7 @@ impl HeadReads {
             }
             // Another request's read is running; it may have started before this one arrived.
             if done.changed().await.is_err() {
-                return state.store().reader().await?.indexed_head(state.chain_id()).await;
+                return read_head().await;
             }
         }
     }
@@ -291,12 +321,17 @@ pub(crate) async fn cached(State(state): State<ApiState>, req: Request, next: Ne
         headers.insert("x-cache", HeaderValue::from_static(cache_status));
         response
     };
-    if matches(req.headers(), &etag) {
+    // A 304 only for an answer that would be a 200 (RFC 9110 §13.1.2): a current tag names a
+    // stored answer, or the answer computed below is a 200 with that tag.
+    let conditional = matches(req.headers(), &etag);
+    let not_modified = || {
         cache.stats.not_modified.fetch_add(1, Ordering::Relaxed);
-        return stamp(StatusCode::NOT_MODIFIED.into_response(), "hit");
-    }
-
+        stamp(StatusCode::NOT_MODIFIED.into_response(), "hit")
+    };
     let entry = cache.entry(head, &key);
+    if conditional && matches!(entry.cell.get(), Some(Some(_))) {
+        return not_modified();
+    }
     let (parts, _) = req.into_parts();
     let mut computed: Option<Response> = None;
     let stored = entry
@@ -328,37 +363,74 @@ pub(crate) async fn cached(State(state): State<ApiState>, req: Request, next: Ne
         })
         .await
         .clone();
+    let Some(stored) = stored else {
+        // Not storable (not a 200, or answered at another head): the entry goes, and the
+        // condition is ignored.
+        cache.forget(head, &key, &entry);
+        cache.stats.misses.fetch_add(1, Ordering::Relaxed);
+        return match computed {
+            Some(response) => response,
+            // Another request computed it: answer this one on its own.
+            None => next.run(Request::from_parts(parts, Body::empty())).await,
+        };
+    };
     if let Some(response) = computed {
         // This request computed it.
         cache.stats.misses.fetch_add(1, Ordering::Relaxed);
-        return match stored {
-            Some(stored) => {
-                cache.account(head, &key, &stored);
-                stamp(response, "miss")
-            }
-            None => response,
-        };
+        cache.account(head, &key, &stored);
+        return if conditional { not_modified() } else { stamp(response, "miss") };
     }
-    match stored {
-        Some(stored) => {
-            cache.stats.hits.fetch_add(1, Ordering::Relaxed);
-            let mut response = Response::new(Body::from(stored.body));
-            if let Some(content_type) = stored.content_type {
-                response.headers_mut().insert(header::CONTENT_TYPE, content_type);
-            }
-            stamp(response, "hit")
-        }
-        // The one who computed it could not store it: answer this request on its own.
-        None => {
-            cache.stats.misses.fetch_add(1, Ordering::Relaxed);
-            next.run(Request::from_parts(parts, Body::empty())).await
-        }
+    if conditional {
+        return not_modified();
     }
+    cache.stats.hits.fetch_add(1, Ordering::Relaxed);
+    let mut response = Response::new(Body::from(stored.body));
+    if let Some(content_type) = stored.content_type {
+        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    }
+    stamp(response, "hit")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn head(number: u64) -> BlockRef {
+        BlockRef {
+            number,
+            hash: runs_primitives::B256::repeat_byte(number as u8),
+            parent_hash: runs_primitives::B256::ZERO,
+            timestamp: number,
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_share_one_read_and_a_failed_read_wakes_them() {
+        let reads = HeadReads::new();
+        let count = AtomicU64::new(0);
+        let slow = || async {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Ok(Some(head(7)))
+        };
+        let all = futures::future::join_all((0..16).map(|_| reads.read_with(slow))).await;
+        assert!(all.iter().all(|r| matches!(r, Ok(Some(h)) if h.number == 7)));
+        // Requests that arrive while a read runs take the next one: at most two reads serve
+        // sixteen requests.
+        assert!(count.load(Ordering::SeqCst) <= 2, "{}", count.load(Ordering::SeqCst));
+
+        let failing = || async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Err(runs_db::Error::Corrupt { table: "t", column: "c", reason: "down".into() })
+        };
+        let all = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            futures::future::join_all((0..8).map(|_| reads.read_with(failing))),
+        )
+        .await
+        .expect("waiters hung on a failed read");
+        assert!(all.iter().all(Result::is_err));
+    }
 
     #[test]
     fn keys_ignore_the_order_of_parameters() {

@@ -27,6 +27,7 @@ const CACHE_MISSES: &str = "runs_api_cache_misses_total";
 const CACHE_NOT_MODIFIED: &str = "runs_api_cache_not_modified_total";
 const CACHE_EVICTIONS: &str = "runs_api_cache_evictions_total";
 const CACHE_BYTES: &str = "runs_api_cache_bytes";
+const CACHE_ENTRIES: &str = "runs_api_cache_entries";
 
 /// The recorder keeps each latency sample until the next render folds it into the buckets: fold
 /// them every this many requests too, so memory stays bounded when nothing scrapes.
@@ -58,6 +59,7 @@ impl Default for Metrics {
             (CACHE_NOT_MODIFIED, "304 answers to a current If-None-Match."),
             (CACHE_EVICTIONS, "Responses evicted to stay under the cache's byte budget."),
             (CACHE_BYTES, "Bytes of responses in the cache."),
+            (CACHE_ENTRIES, "Keys in the cache (stored answers and ones being computed)."),
         ] {
             // The exporter keeps one description per name, whatever the metric's kind.
             recorder.describe_counter(name.into(), None, help.into());
@@ -104,6 +106,7 @@ impl Metrics {
             count(CACHE_NOT_MODIFIED, &stats.not_modified);
             count(CACHE_EVICTIONS, &stats.evictions);
             gauge(CACHE_BYTES, stats.bytes.load(Ordering::Relaxed));
+            gauge(CACHE_ENTRIES, stats.entries.load(Ordering::Relaxed));
         }
         if let Some(block) = indexed_block {
             gauge(INDEXED, block);

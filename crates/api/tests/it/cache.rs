@@ -136,7 +136,41 @@ async fn no_cache_answers_every_request_itself(db: &TestDb) {
     assert!(!get(&app, "/metrics").await.text.contains("runs_api_cache_hits_total"));
 }
 
+async fn with_the_database_down_cached_routes_answer_503(db: &TestDb) {
+    seed(&db.store).await;
+    let app = db.app();
+    db.store.close().await;
+    let replies = futures::future::join_all((0..8).map(|_| get(&app, "/api/agents")));
+    let replies = tokio::time::timeout(std::time::Duration::from_secs(20), replies)
+        .await
+        .expect("requests hung with the database down");
+    assert!(
+        replies.iter().all(|r| r.status == StatusCode::SERVICE_UNAVAILABLE),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+}
+
+/// A 304 only stands for a 200: with `If-None-Match: *` a bad request is still a 400 and a
+/// missing run a 404; and answers that are not stored keep no slot, so a flood of distinct bad or
+/// missing ids cannot grow the cache.
+async fn conditions_never_hide_an_error_and_errors_take_no_room(db: &TestDb) {
+    seed(&db.store).await;
+    let app = db.app();
+    assert_eq!(get_if_none_match(&app, "/api/runs?limit=abc", "*").await.status, 400);
+    assert_eq!(get_if_none_match(&app, "/api/runs/999999", "*").await.status, 404);
+    assert_eq!(get_if_none_match(&app, "/api/runs/1", "*").await.status, 304, "1 exists");
+    for id in 0..50 {
+        assert_eq!(get(&app, &format!("/api/runs/{}", 500_000 + id)).await.status, 404);
+        assert_eq!(get(&app, &format!("/api/runs?limit=x{id}")).await.status, 400);
+    }
+    let metrics = get(&app, "/metrics").await.text;
+    assert_eq!(metric(&metrics, "runs_api_cache_entries"), 1, "{metrics}");
+}
+
 backends!(
+    conditions_never_hide_an_error_and_errors_take_no_room,
+    with_the_database_down_cached_routes_answer_503,
     repeats_come_from_memory_and_never_outlive_the_head,
     concurrent_requests_for_one_key_compute_it_once,
     the_budget_evicts_the_least_recently_used,
