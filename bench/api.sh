@@ -283,8 +283,8 @@ rate_load() { # name path|@ids rate -> "p50 p99 errors" (oha at a fixed rate, la
     out="$(oha -z "${duration}s" -c "$connections" -q "$rate" --latency-correction --no-tui \
       --output-format json "$base$target")"
   fi
-  jq -r '[(.latencyPercentiles.p50 * 1000 * 100 | round / 100),
-    (.latencyPercentiles.p99 * 1000 * 100 | round / 100),
+  jq -r '[((.latencyPercentiles.p50 // 0) * 1000 * 100 | round / 100),
+    ((.latencyPercentiles.p99 // 0) * 1000 * 100 | round / 100),
     ([.statusCodeDistribution | to_entries[] | select(.key != "200") | .value] | add // 0)]
     | @tsv' <<<"$out" | tr '\t' ' '
 }
@@ -357,7 +357,7 @@ rate=$(((h_list_rps / 2 + 50) / 100 * 100))
 if [ "$have_oha" = 1 ]; then
   read -r r_list_p50 r_list_p99 r_list_err r_list_all < <(rate_load3 "page 1" "$list_path" "$rate")
   read -r r_deep_p50 r_deep_p99 r_deep_err r_deep_all < <(rate_load3 "page $deep_page" "$deep_path" "$rate")
-  read -r r_get_p50 r_get_p99 r_get_err r_get_all < <(rate_load3 "run by id" @ids "$rate")
+  read -r r_get_p50 r_get_p99 r_get_err r_get_all < <(rate_load3 "run by id" "/api/runs/$((runs / 2))" "$rate")
 else
   say "oha not found: skipping the fixed-rate latencies (cargo install oha --root ~/.cache/runs-bench-tools)"
   r_list_p50=n/a r_list_p99=n/a r_list_err=0 r_deep_p50=n/a r_deep_p99=n/a r_deep_err=0

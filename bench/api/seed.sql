@@ -19,7 +19,7 @@ TRUNCATE runs, agents, events, chain_params, checkpoint, blocks, credits;
 
 -- Agents: staked, some with history; a few frozen.
 INSERT INTO agents (chain_id, agent_id, wallet, metadata_uri, stake, pending_unstake,
-    unstake_ready_at, staked_since, frozen, slashes, claims, completions, active_claims, volume,
+    unstake_ready_at, staked_since, frozen, strikes, claims, completions, active_claims, volume,
     last_status, registered_at, updated_at, registered_block, updated_block)
 SELECT :chain, a,
     '0xa' || lpad(to_hex(a), 39, '0'),
@@ -34,7 +34,7 @@ FROM generate_series(1, :agents) AS a;
 INSERT INTO runs (chain_id, run_id, poster, spec_uri, reward, fee, deadline, state, agent_id,
     agent_wallet, deliverable_uri, revision_count, max_revisions, claim_timeout, review_period,
     funded, claimed_at, submitted_at, timer_start, created_at, updated_at, created_block,
-    updated_block)
+    updated_block, required_stake, terms_version, dispute_window, ruling_period, arbitrator)
 SELECT :chain, i,
     '0xb' || lpad(to_hex(1 + (i * 7919) % 5000), 39, '0'),
     'ipfs://bafy' || md5(i::text),
@@ -54,7 +54,8 @@ SELECT :chain, i,
     CASE WHEN held THEN created + 3600 END,
     created,
     created + CASE WHEN state IN ('DRAFT', 'OPEN') THEN 0 ELSE 10800 END,
-    i, i + CASE WHEN state IN ('DRAFT', 'OPEN') THEN 0 ELSE 400 END
+    i, i + CASE WHEN state IN ('DRAFT', 'OPEN') THEN 0 ELSE 400 END,
+    20000000, 1, 259200, 1209600, '0x' || repeat('a', 40)
 FROM (
     SELECT i, created, reward, agent, state,
         state NOT IN ('DRAFT', 'OPEN', 'CANCELLED', 'EXPIRED') AS held
@@ -82,7 +83,7 @@ FROM (
 
 -- Each run's history: the steps its state implies, in order, 200 blocks apart.
 INSERT INTO events (chain_id, block_number, block_hash, block_timestamp, tx_hash, log_index,
-    address, kind, run_id, agent_id, payload)
+    address, kind, run_id, agent_id, payload, poster, seq)
 SELECT :chain, r.created_block + 200 * step.n,
     '0xc' || lpad(to_hex(r.created_block + 200 * step.n), 63, '0'),
     r.created_at + 5000 * step.n,
@@ -97,28 +98,34 @@ SELECT :chain, r.created_block + 200 * step.n,
         WHEN 'RunCreated' THEN jsonb_build_object('type', 'RunCreated', 'runId', r.run_id,
             'poster', r.poster, 'specUri', r.spec_uri, 'reward', r.reward::text,
             'fee', r.fee::text, 'deadline', r.deadline, 'maxRevisions', r.max_revisions,
-            'claimTimeout', r.claim_timeout, 'reviewPeriod', r.review_period)
+            'claimTimeout', r.claim_timeout, 'reviewPeriod', r.review_period,
+            'requiredStake', r.required_stake::text, 'termsVersion', r.terms_version,
+            'disputeWindow', r.dispute_window, 'rulingPeriod', r.ruling_period,
+            'arbitrator', r.arbitrator)
         WHEN 'RunFunded' THEN jsonb_build_object('type', 'RunFunded', 'runId', r.run_id,
             'poster', r.poster, 'amount', (r.reward + r.fee)::text)
         WHEN 'Claimed' THEN jsonb_build_object('type', 'Claimed', 'runId', r.run_id,
-            'agentId', r.agent_id, 'wallet', r.agent_wallet)
+            'agentId', r.agent_id, 'wallet', r.agent_wallet, 'reserved', r.required_stake::text)
         WHEN 'WorkStarted' THEN jsonb_build_object('type', 'WorkStarted', 'runId', r.run_id,
             'agentId', r.agent_id)
         WHEN 'Submitted' THEN jsonb_build_object('type', 'Submitted', 'runId', r.run_id,
             'agentId', r.agent_id, 'deliverableUri', r.deliverable_uri, 'revisionCount', 0)
         WHEN 'RevisionRequested' THEN jsonb_build_object('type', 'RevisionRequested',
-            'runId', r.run_id, 'agentId', r.agent_id, 'reason', 'please add tests',
+            'runId', r.run_id, 'agentId', r.agent_id, 'reasonUri', 'ipfs://please-add-tests',
             'revisionCount', 1)
         WHEN 'Approved' THEN jsonb_build_object('type', 'Approved', 'runId', r.run_id,
             'agentId', r.agent_id, 'wallet', r.agent_wallet, 'reward', r.reward::text,
-            'fee', r.fee::text, 'onTimeout', false)
+            'fee', r.fee::text, 'bond', '0', 'onTimeout', false)
         WHEN 'Rejected' THEN jsonb_build_object('type', 'Rejected', 'runId', r.run_id,
-            'agentId', r.agent_id, 'poster', r.poster, 'refund', (r.reward + r.fee)::text)
+            'agentId', r.agent_id, 'poster', r.poster, 'reasonUri', 'ipfs://not-what-was-asked',
+            'bond', r.required_stake::text)
         WHEN 'RunCancelled' THEN jsonb_build_object('type', 'RunCancelled', 'runId', r.run_id,
             'poster', r.poster, 'refund', (r.reward + r.fee)::text)
         WHEN 'RunExpired' THEN jsonb_build_object('type', 'RunExpired', 'runId', r.run_id,
             'poster', r.poster, 'refund', (r.reward + r.fee)::text)
-    END
+    END,
+    r.poster,
+    row_number() OVER (ORDER BY r.created_block + 200 * step.n, r.run_id)
 FROM runs r
 CROSS JOIN LATERAL unnest(CASE r.state
     WHEN 'DRAFT' THEN ARRAY['RunCreated']
