@@ -350,10 +350,18 @@ pub(crate) async fn cached(State(state): State<ApiState>, req: Request, next: Ne
                 return None;
             }
             let (response_parts, body) = response.into_parts();
-            let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+            // The handlers' bodies are in memory already; reading one fails only if it broke.
+            let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
                 computed = Some(StatusCode::INTERNAL_SERVER_ERROR.into_response());
                 return None;
             };
+            if body.len() > MAX_BODY {
+                // Served, not stored.
+                let mut response = Response::from_parts(response_parts, Body::from(body));
+                response.headers_mut().insert(INDEXED_BLOCK_HEADER, HeaderValue::from(head.number));
+                computed = Some(response);
+                return None;
+            }
             let stored = Stored {
                 content_type: response_parts.headers.get(header::CONTENT_TYPE).cloned(),
                 body,

@@ -168,7 +168,44 @@ async fn conditions_never_hide_an_error_and_errors_take_no_room(db: &TestDb) {
     assert_eq!(metric(&metrics, "runs_api_cache_entries"), 1, "{metrics}");
 }
 
+/// An answer above the 1 MiB a stored answer may take is served whole, and not stored.
+async fn a_huge_answer_is_served_and_not_stored(db: &TestDb) {
+    let mut chain = seed(&db.store).await;
+    let deadline = chain.now() + 86_400;
+    chain.mine();
+    for id in 700..760 {
+        chain.emit(runs_primitives::MarketEvent::RunCreated {
+            run_id: runs_primitives::RunId(id),
+            poster: POSTER_1,
+            spec_uri: format!("ipfs://{}", "x".repeat(20_000)),
+            reward: usdc(5),
+            fee: usdc(5).fee_for(500),
+            required_stake: usdc(20),
+            deadline,
+            max_revisions: 3,
+            terms_version: 1,
+            claim_timeout: 604_800,
+            review_period: 604_800,
+            dispute_window: 3 * 86_400,
+            ruling_period: 14 * 86_400,
+            arbitrator: crate::support::ARBITRATOR,
+        });
+    }
+    chain.commit(&db.store).await;
+    let app = db.app();
+    let uri = "/api/runs?state=DRAFT&limit=100";
+    for _ in 0..2 {
+        let reply = get(&app, uri).await;
+        assert_eq!(reply.status, 200);
+        assert!(reply.text.len() > 1024 * 1024, "{}", reply.text.len());
+        assert_eq!(reply.json["runs"].as_array().unwrap().len(), 61, "the 60 and the seed's draft");
+        assert!(reply.headers.get("etag").is_none(), "not stored, so no tag");
+        assert_eq!(header(&reply, "x-indexed-block"), chain.block.to_string());
+    }
+}
+
 backends!(
+    a_huge_answer_is_served_and_not_stored,
     conditions_never_hide_an_error_and_errors_take_no_room,
     with_the_database_down_cached_routes_answer_503,
     repeats_come_from_memory_and_never_outlive_the_head,
