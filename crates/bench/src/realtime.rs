@@ -24,7 +24,7 @@ use std::{
     path::PathBuf,
     process::{Child, Command, Stdio},
     sync::Mutex,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use alloy::{
@@ -469,7 +469,7 @@ async fn webhooks(
 ) -> eyre::Result<Webhooks> {
     let chain = manifest.chain_id;
     let (url, mut rx) = receiver().await?;
-    let now = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?;
+    let now = runs_webhooks::now_ms();
     let new = NewWebhook {
         url: url.to_string(),
         secret: runs_webhooks::sign::new_secret(),
@@ -490,7 +490,7 @@ async fn webhooks(
 
     let mut backlog = Vec::new();
     for round in 1..=rounds {
-        let now = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?;
+        let now = runs_webhooks::now_ms();
         let started = Instant::now();
         store.replay_webhook(chain, webhook.id, 1, now).await?;
         let mut seen = HashMap::new();

@@ -22,4 +22,4 @@ pub mod sign;
 pub mod worker;
 
 pub use policy::RetryPolicy;
-pub use worker::{Worker, WorkerConfig};
+pub use worker::{Worker, WorkerConfig, now_ms};

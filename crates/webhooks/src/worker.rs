@@ -89,7 +89,8 @@ pub mod headers {
     pub const SIGNATURE: &str = "Runs-Signature";
 }
 
-fn now_ms() -> i64 {
+/// Now, in the unix milliseconds the subscriptions are stored in.
+pub fn now_ms() -> i64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }

@@ -11,7 +11,8 @@ use axum::{
 use runs_api::{ApiConfig, ChainHead};
 
 use crate::support::{
-    CHAIN, POSTER_1, Reply, TestDb, backends, block, create, fund, get, seed, send, usdc,
+    CHAIN, POSTER_1, Reply, TestDb, backends, block, create, create_with_spec, fund, get, seed,
+    send, usdc,
 };
 
 async fn get_if_none_match(app: &Router, uri: &str, etag: &str) -> Reply {
@@ -174,22 +175,8 @@ async fn a_huge_answer_is_served_and_not_stored(db: &TestDb) {
     let deadline = chain.now() + 86_400;
     chain.mine();
     for id in 700..760 {
-        chain.emit(runs_primitives::MarketEvent::RunCreated {
-            run_id: runs_primitives::RunId(id),
-            poster: POSTER_1,
-            spec_uri: format!("ipfs://{}", "x".repeat(20_000)),
-            reward: usdc(5),
-            fee: usdc(5).fee_for(500),
-            required_stake: usdc(20),
-            deadline,
-            max_revisions: 3,
-            terms_version: 1,
-            claim_timeout: 604_800,
-            review_period: 604_800,
-            dispute_window: 3 * 86_400,
-            ruling_period: 14 * 86_400,
-            arbitrator: crate::support::ARBITRATOR,
-        });
+        let spec = format!("ipfs://{}", "x".repeat(20_000));
+        create_with_spec(&mut chain, id, POSTER_1, usdc(5), deadline, spec);
     }
     chain.commit(&db.store).await;
     let app = db.app();

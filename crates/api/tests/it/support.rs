@@ -194,10 +194,22 @@ pub(crate) fn deadline_of(i: u64) -> u64 {
 }
 
 pub(crate) fn create(chain: &mut Chain, id: u64, poster: Address, reward: Usdc, deadline: u64) {
+    create_with_spec(chain, id, poster, reward, deadline, format!("ipfs://spec-{id}"));
+}
+
+/// [`create`] with this spec URI.
+pub(crate) fn create_with_spec(
+    chain: &mut Chain,
+    id: u64,
+    poster: Address,
+    reward: Usdc,
+    deadline: u64,
+    spec_uri: String,
+) {
     chain.emit(MarketEvent::RunCreated {
         run_id: RunId(id),
         poster,
-        spec_uri: format!("ipfs://spec-{id}"),
+        spec_uri,
         reward,
         fee: reward.fee_for(500),
         required_stake: usdc(20),

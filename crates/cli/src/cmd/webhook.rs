@@ -115,7 +115,7 @@ impl WebhookArgs {
                     filter,
                     allow_private: add.allow_private,
                     after: add.after,
-                    now: now_ms(),
+                    now: runs_webhooks::now_ms(),
                 };
                 let webhook = store.add_webhook(chain_id, &new).await?;
                 if json {
@@ -194,7 +194,7 @@ impl WebhookArgs {
                 if *from == 0 {
                     bail!("--from is a feed position, 1 or more (1: the whole feed)");
                 }
-                if !store.replay_webhook(chain_id, *id, *from, now_ms()).await? {
+                if !store.replay_webhook(chain_id, *id, *from, runs_webhooks::now_ms()).await? {
                     bail!("no webhook {id} on chain {chain_id}");
                 }
                 if json {
@@ -230,11 +230,6 @@ impl AddArgs {
             poster: self.poster,
         })
     }
-}
-
-fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    i64::try_from(since.unwrap_or_default().as_millis()).unwrap_or(i64::MAX)
 }
 
 fn secs(ms: i64) -> u64 {
