@@ -94,7 +94,13 @@ async fn step(
     // With no stream listening, only remember where the feed is (a stream that subscribes
     // meanwhile sees the next batch start past it and reads the gap from the database).
     let Some(mut after) = head.filter(|_| shared.tx.receiver_count() > 0) else {
-        *head = Some(reader.last_seq(chain_id).await?);
+        let last = reader.last_seq(chain_id).await?;
+        *head = Some(last);
+        // A stream that subscribed before this first look (and caught up to less) must learn
+        // that the broadcast continues from here: an empty batch marks the gap it re-reads.
+        if shared.tx.receiver_count() > 0 {
+            let _ = shared.tx.send(Arc::new(Batch { after: last, items: Vec::new() }));
+        }
         return Ok(());
     };
     loop {
