@@ -7,10 +7,13 @@
 use sqlx::{FromRow, QueryBuilder, postgres::PgRow, sqlite::SqliteRow};
 
 use crate::{
-    Result,
+    Error, Result,
     codec::{RawAgent, RawBlock, RawCredit, RawEvent, RawParams, RawRun},
     columns::{AGENTS, BLOCKS, CHECKPOINT, CREDITS, EVENTS, Kind, PARAMS, RUNS, Table, Value},
 };
+
+/// The tables an indexer writes row by row, whose secondary indexes a backfill may set aside.
+const DEFERRABLE: [&str; 3] = ["events", "runs", "agents"];
 
 /// Which rows of a table to load.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +60,20 @@ pub(crate) trait Dialect: sqlx::Database {
     /// Appended to a value bound for a column of `kind` (Postgres casts text to `NUMERIC` and
     /// `JSONB`).
     fn cast(kind: Kind) -> &'static str;
+
+    /// `SELECT name, definition` of the non-unique indexes of the tables whose names follow
+    /// (pushed with [`Dialect::push_in`] on the second string): the statement that recreates
+    /// each one exactly.
+    const SECONDARY_INDEXES: (&'static str, &'static str);
+
+    /// Stream `rows` into `table` (no conflict clause) if the backend has a faster way than
+    /// [`Dialect::push_rows`] statements (Postgres: `COPY`); `false`, doing nothing, if not.
+    async fn copy_in<R>(
+        conn: &mut Self::Connection,
+        chain: i64,
+        table: &Table<R>,
+        rows: &[R],
+    ) -> Result<bool>;
 
     /// Bind one value (see [`runners`]).
     fn push_value(qb: &mut QueryBuilder<Self>, value: Value);
@@ -236,6 +253,85 @@ impl<DB: Dialect> Ops<'_, DB> {
     ) -> Result<Vec<(String, i64)>> {
         let conflict = EVENTS.on_conflict_ignore();
         self.insert(chain, &EVENTS, events, &conflict, Some("tx_hash, log_index")).await
+    }
+
+    /// Insert events that cannot be stored yet without a conflict check, inside a savepoint:
+    /// `false`, with nothing inserted, if one was stored after all.
+    pub(crate) async fn insert_new_events(
+        &mut self,
+        chain: i64,
+        events: &[RawEvent],
+    ) -> Result<bool> {
+        self.statement("SAVEPOINT new_events").await?;
+        let inserted = match DB::copy_in(self.0, chain, &EVENTS, events).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                self.insert::<RawEvent, (i64,)>(chain, &EVENTS, events, "", None).await.map(drop)
+            }
+            Err(e) => Err(e),
+        };
+        match inserted {
+            Ok(()) => {
+                self.statement("RELEASE SAVEPOINT new_events").await?;
+                Ok(true)
+            }
+            Err(Error::Sqlx(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                self.statement("ROLLBACK TO SAVEPOINT new_events").await?;
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn statement(&mut self, sql: &str) -> Result<u64> {
+        DB::execute(self.0, &mut QueryBuilder::new(sql)).await
+    }
+
+    /// Whether any chain has an event stored.
+    pub(crate) async fn has_events(&mut self) -> Result<bool> {
+        let mut qb = QueryBuilder::new("SELECT 1 FROM events LIMIT 1");
+        Ok(DB::fetch_optional::<(i32,)>(self.0, &mut qb).await?.is_some())
+    }
+
+    /// Drop the secondary indexes of the tables a backfill writes, recording how to recreate
+    /// each in `deferred_indexes`; how many.
+    pub(crate) async fn defer_indexes(&mut self) -> Result<u64> {
+        let tables: Vec<String> = DEFERRABLE.iter().map(|&t| t.to_owned()).collect();
+        let (select, column) = DB::SECONDARY_INDEXES;
+        let mut qb = QueryBuilder::new(select);
+        DB::push_in(&mut qb, column, tables.as_slice().into())?;
+        qb.push(" ORDER BY name");
+        let indexes: Vec<(String, String)> = DB::fetch_all(self.0, &mut qb).await?;
+        for (name, definition) in &indexes {
+            let mut qb =
+                QueryBuilder::new("INSERT INTO deferred_indexes (name, definition) VALUES (");
+            DB::push_value(&mut qb, Value::Text(Some(name.clone())));
+            qb.push(", ");
+            DB::push_value(&mut qb, Value::Text(Some(definition.clone())));
+            qb.push(")");
+            DB::execute(self.0, &mut qb).await?;
+            self.statement(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))).await?;
+        }
+        Ok(indexes.len() as u64)
+    }
+
+    /// Recreate every index [`Ops::defer_indexes`] dropped, and forget them; how many.
+    pub(crate) async fn restore_indexes(&mut self) -> Result<u64> {
+        let mut qb =
+            QueryBuilder::new("SELECT name, definition FROM deferred_indexes ORDER BY name");
+        let indexes: Vec<(String, String)> = DB::fetch_all(self.0, &mut qb).await?;
+        for (_, definition) in &indexes {
+            self.statement(definition).await?;
+        }
+        self.statement("DELETE FROM deferred_indexes").await?;
+        Ok(indexes.len() as u64)
+    }
+
+    /// How many indexes are set aside.
+    pub(crate) async fn deferred_indexes(&mut self) -> Result<i64> {
+        let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM deferred_indexes");
+        let (count,): (i64,) = DB::fetch_optional(self.0, &mut qb).await?.unwrap_or((0,));
+        Ok(count)
     }
 
     /// Events above `number`, any order.

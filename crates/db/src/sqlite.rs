@@ -17,6 +17,13 @@ const MAX_PARAMS: usize = 30_000;
 impl Dialect for Sqlite {
     const POSTGRES: bool = false;
 
+    /// Automatic indexes (primary keys, `UNIQUE` constraints) have no SQL and stay.
+    const SECONDARY_INDEXES: (&'static str, &'static str) = (
+        "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' \
+         AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' AND ",
+        "tbl_name",
+    );
+
     fn cast(_kind: Kind) -> &'static str {
         ""
     }
@@ -46,6 +53,15 @@ impl Dialect for Sqlite {
                 };
             }
         });
+    }
+
+    async fn copy_in<R>(
+        _conn: &mut Self::Connection,
+        _chain: i64,
+        _table: &Table<R>,
+        _rows: &[R],
+    ) -> Result<bool> {
+        Ok(false)
     }
 
     runners!();

@@ -312,6 +312,43 @@ impl Store {
         Ok(stats)
     }
 
+    /// Whether any chain has an event stored (an indexer into a store without any is an initial
+    /// sync).
+    pub async fn has_events(&self) -> Result<bool> {
+        Ok(in_transaction!(self, |ops| ops.has_events()))
+    }
+
+    /// Set aside the secondary indexes of `events`, `runs` and `agents` for a backfill: drop them
+    /// and record, in the same transaction, the statements that recreate them; how many. Primary
+    /// keys and unique indexes stay. Reads that would use them scan instead until
+    /// [`Store::restore_indexes`]; writes no longer update them row by row.
+    pub async fn defer_indexes(&self) -> Result<u64> {
+        let count = in_transaction!(self, |ops| ops.defer_indexes());
+        info!(target: "runs::db", indexes = count, "secondary indexes set aside for the backfill");
+        Ok(count)
+    }
+
+    /// Rebuild every index [`Store::defer_indexes`] set aside, in one transaction; how many.
+    pub async fn restore_indexes(&self) -> Result<u64> {
+        let started = std::time::Instant::now();
+        let count = in_transaction!(self, |ops| ops.restore_indexes());
+        if count > 0 {
+            info!(
+                target: "runs::db",
+                indexes = count,
+                ms = started.elapsed().as_millis() as u64,
+                "secondary indexes rebuilt"
+            );
+        }
+        Ok(count)
+    }
+
+    /// How many secondary indexes are set aside (see [`Store::defer_indexes`]).
+    pub async fn deferred_indexes(&self) -> Result<u64> {
+        let count = in_transaction!(self, |ops| ops.deferred_indexes());
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
     /// Wait until this process is the only writer of `chain_id`.
     pub async fn lock_writer(&self, chain_id: u64) -> Result<WriterLock> {
         match &self.inner {
@@ -468,14 +505,24 @@ async fn commit_range<DB: Dialect>(
         event.poster = chain_event.event.run_id().and_then(|id| posters.get(&id).cloned());
     }
 
-    let inserted: HashSet<(String, i64)> =
-        ops.insert_events(chain, &raw).await?.into_iter().collect();
-    let fresh: Vec<&ChainEvent> = events
-        .iter()
-        .zip(&raw)
-        .filter(|(_, r)| inserted.contains(&(r.tx_hash.clone(), r.log_index)))
-        .map(|(e, _)| *e)
-        .collect();
+    // A range above the checkpoint holds no stored event (a commit stores its events with its
+    // checkpoint, and a rollback deletes every event above the one it sets), so its rows go in
+    // without a conflict check; should one still collide, the checked insert takes over.
+    let current = ops.checkpoint(chain).await?;
+    let above = |number: i64| current.as_ref().is_none_or(|c| number > c.number);
+    let fresh: Vec<&ChainEvent> =
+        if raw.iter().all(|e| above(e.block_number)) && ops.insert_new_events(chain, &raw).await? {
+            events.clone()
+        } else {
+            let inserted: HashSet<(String, i64)> =
+                ops.insert_events(chain, &raw).await?.into_iter().collect();
+            events
+                .iter()
+                .zip(&raw)
+                .filter(|(_, r)| inserted.contains(&(r.tx_hash.clone(), r.log_index)))
+                .map(|(e, _)| *e)
+                .collect()
+        };
     let mut stats = CommitStats {
         events_inserted: fresh.len() as u64,
         events_skipped: (commit.events.len() - fresh.len()) as u64,
@@ -487,7 +534,21 @@ async fn commit_range<DB: Dialect>(
         for ev in &fresh {
             fold.track(ev);
         }
-        for raw in ops.load_runs(chain, Keys::Only(&fold.run_keys()?)).await? {
+        // A run created by a fresh event is not stored yet: only the others are loaded.
+        let created: HashSet<RunId> = fresh
+            .iter()
+            .filter_map(|ev| match ev.event {
+                MarketEvent::RunCreated { run_id, .. } => Some(run_id),
+                _ => None,
+            })
+            .collect();
+        let stored: Vec<i64> = fold
+            .runs
+            .keys()
+            .filter(|id| !created.contains(id))
+            .map(|id| int("runs.run_id", id.get()))
+            .collect::<Result<_>>()?;
+        for raw in ops.load_runs(chain, Keys::Only(&stored)).await? {
             let row = raw.decode()?;
             fold.runs.insert(row.run_id, Some(row));
         }
@@ -523,7 +584,6 @@ async fn commit_range<DB: Dialect>(
     }
 
     // The checkpoint only moves forward here, so re-committing an old range is a no-op.
-    let current = ops.checkpoint(chain).await?;
     let checkpoint = RawBlock::encode(&commit.checkpoint)?;
     let mut blocks: Vec<RawBlock> =
         commit.blocks.iter().map(RawBlock::encode).collect::<Result<_>>()?;

@@ -1,5 +1,5 @@
 //! The write API against both backends: migrations, exactly-once commits, atomicity, rollbacks,
-//! exact amounts and the writer lock.
+//! exact amounts, the writer lock and the backfill's indexes set aside.
 
 use std::{collections::BTreeSet, time::Duration};
 
@@ -824,7 +824,107 @@ async fn the_feed_replays_to_exactly_the_events_table(db: &TestDb) {
     assert!(!everything.iter().any(|i| nobody.matches(i)));
 }
 
+/// The definitions of the secondary (non-unique) indexes of the tables a backfill writes.
+async fn secondary_indexes(db: &TestDb) -> Vec<String> {
+    db.column(match db.store.backend() {
+        runs_db::Backend::Postgres => {
+            "SELECT pg_get_indexdef(x.indexrelid) FROM pg_index x \
+             JOIN pg_class t ON t.oid = x.indrelid \
+             WHERE t.relname IN ('events', 'runs', 'agents') AND NOT x.indisunique ORDER BY 1"
+        }
+        runs_db::Backend::Sqlite => {
+            "SELECT sql FROM sqlite_master WHERE type = 'index' \
+             AND tbl_name IN ('events', 'runs', 'agents') AND sql IS NOT NULL \
+             AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY 1"
+        }
+    })
+    .await
+}
+
+async fn indexes_set_aside_for_a_backfill_come_back_the_same(db: &TestDb) {
+    let before = secondary_indexes(db).await;
+    assert!(before.len() >= 15, "{before:?}");
+    assert_eq!(db.store.defer_indexes().await.unwrap(), before.len() as u64);
+    assert!(secondary_indexes(db).await.is_empty());
+    assert_eq!(db.store.deferred_indexes().await.unwrap(), before.len() as u64);
+    // Nothing is left to set aside, and what was set aside stays recorded.
+    assert_eq!(db.store.defer_indexes().await.unwrap(), 0);
+    assert_eq!(db.store.deferred_indexes().await.unwrap(), before.len() as u64);
+
+    // Without them the store is the same: commits, exactly once, and a rollback.
+    index_lifecycle(&db.store).await;
+    let history = lifecycle();
+    let stats = db.store.commit_range(CHAIN, &range(&history, 1, LAST, 0)).await.unwrap();
+    assert_eq!(stats.events_inserted, 0);
+    db.store.rollback_to(CHAIN, &block(6, 0)).await.unwrap();
+    let forked = fork_of(&history);
+    db.store.commit_range(CHAIN, &range(&forked, 7, 8, 1)).await.unwrap();
+    let reference = TestDb::sqlite().await;
+    index_lifecycle(&reference.store).await;
+    reference.store.rollback_to(CHAIN, &block(6, 0)).await.unwrap();
+    reference.store.commit_range(CHAIN, &range(&forked, 7, 8, 1)).await.unwrap();
+    assert_eq!(
+        db.store.snapshot(CHAIN).await.unwrap(),
+        reference.store.snapshot(CHAIN).await.unwrap()
+    );
+
+    assert_eq!(db.store.restore_indexes().await.unwrap(), before.len() as u64);
+    assert_eq!(secondary_indexes(db).await, before);
+    assert_eq!(db.store.deferred_indexes().await.unwrap(), 0);
+    assert_eq!(db.store.restore_indexes().await.unwrap(), 0);
+}
+
+async fn a_stored_event_above_the_checkpoint_is_still_stored_once(db: &TestDb) {
+    // A commit whose events lie above its own checkpoint is the one way to store an event above
+    // the checkpoint; the next range then expects only new events and must fall back to the
+    // checked insert when one is not.
+    let early = RangeCommit {
+        events: vec![at(3, 0, 0, created(1, Usdc::whole(10), Usdc::ZERO))],
+        blocks: vec![block(1, 0)],
+        checkpoint: block(1, 0),
+        keep_blocks: 64,
+    };
+    assert_eq!(db.store.commit_range(CHAIN, &early).await.unwrap().events_inserted, 1);
+    let next = RangeCommit {
+        events: vec![
+            at(3, 0, 0, created(1, Usdc::whole(10), Usdc::ZERO)),
+            at(3, 1, 0, created(2, Usdc::whole(20), Usdc::ZERO)),
+        ],
+        blocks: vec![block(2, 0), block(3, 0)],
+        checkpoint: block(3, 0),
+        keep_blocks: 64,
+    };
+    let stats = db.store.commit_range(CHAIN, &next).await.unwrap();
+    assert_eq!((stats.events_inserted, stats.events_skipped), (1, 1));
+    let snapshot = db.store.snapshot(CHAIN).await.unwrap();
+    assert_eq!(snapshot.events.len(), 2);
+    assert_eq!(snapshot.runs.iter().map(|r| r.run_id).collect::<Vec<_>>(), [RunId(1), RunId(2)]);
+    assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(3, 0)));
+}
+
+async fn text_with_escapes_round_trips(db: &TestDb) {
+    // Every byte Postgres' COPY text format escapes, and the sequence it reads as NULL.
+    let awkward = "tab\there\nnew line\r\\N \\ back\\slash \"quoted\" ünïcödé";
+    let mut event = created(1, Usdc::whole(10), Usdc::ZERO);
+    if let MarketEvent::RunCreated { spec_uri, .. } = &mut event {
+        *spec_uri = awkward.into();
+    }
+    let commit = RangeCommit {
+        events: vec![at(1, 0, 0, event.clone())],
+        blocks: vec![block(1, 0)],
+        checkpoint: block(1, 0),
+        keep_blocks: 64,
+    };
+    db.store.commit_range(CHAIN, &commit).await.unwrap();
+    let snapshot = db.store.snapshot(CHAIN).await.unwrap();
+    assert_eq!(snapshot.events[0].event, event);
+    assert_eq!(snapshot.runs[0].spec_uri, awkward);
+}
+
 backends!(
+    text_with_escapes_round_trips,
+    indexes_set_aside_for_a_backfill_come_back_the_same,
+    a_stored_event_above_the_checkpoint_is_still_stored_once,
     the_feed_replays_to_exactly_the_events_table,
     migrate_twice_is_a_noop,
     commit_applies_every_event_kind,
