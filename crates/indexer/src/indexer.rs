@@ -51,6 +51,11 @@ pub struct IndexerConfig {
     pub backoff: Backoff,
     /// Concurrent header requests.
     pub header_concurrency: usize,
+    /// In an initial sync (a store without any event) that starts more than `keep_blocks` below
+    /// the head, set the secondary indexes aside and rebuild them before nearing the head
+    /// ([`Store::defer_indexes`]): one sorted build of each costs far less than updating it for
+    /// every range.
+    pub defer_indexes: bool,
 }
 
 impl Default for IndexerConfig {
@@ -65,6 +70,7 @@ impl Default for IndexerConfig {
             request_timeout: Duration::from_secs(30),
             backoff: Backoff::default(),
             header_concurrency: 8,
+            defer_indexes: true,
         }
     }
 }
@@ -87,6 +93,8 @@ pub struct Indexer {
     progress: watch::Sender<Progress>,
     /// The first block of the backfill under way, if any.
     backfill_from: Option<u64>,
+    /// Whether the store's secondary indexes are set aside (`None` until first looked at).
+    indexes_deferred: Option<bool>,
 }
 
 /// How far the indexer is, as [`Indexer::progress`] reports it after every committed range and
@@ -144,6 +152,7 @@ impl Indexer {
             read_ahead: None,
             progress: watch::channel(Progress::default()).0,
             backfill_from: None,
+            indexes_deferred: None,
         }
     }
 
@@ -223,7 +232,11 @@ impl Indexer {
         let next = checkpoint.map_or(self.start_block, |c| c.number + 1);
         let head = self.rpc.head().await.saturating_sub(self.config.confirmations);
 
-        let Some((from, to)) = self.sizer.next_range(next, head) else {
+        let range = self.sizer.next_range(next, head);
+        let near_head =
+            range.is_none_or(|(_, to)| to.saturating_add(self.config.keep_blocks) >= head);
+        self.settle_indexes(near_head).await;
+        let Some((from, to)) = range else {
             self.read_ahead = None;
             self.backfill_from = None;
             let indexed = checkpoint.map_or(head, |c| c.number);
@@ -311,6 +324,33 @@ impl Indexer {
         committed?;
         self.read_ahead = read_ahead;
         Ok(Step::Indexed)
+    }
+
+    /// Set the secondary indexes aside at the start of a deep initial sync (see
+    /// [`IndexerConfig::defer_indexes`]), and rebuild them before a range near the head is
+    /// committed. Whether they are set aside is read from the store, so a restarted backfill
+    /// carries on without them and whichever indexer nears the head first rebuilds them.
+    async fn settle_indexes(&mut self, near_head: bool) {
+        let (store, backoff) = (&self.store, self.config.backoff);
+        let deferred = match self.indexes_deferred {
+            Some(deferred) => deferred,
+            None => {
+                let mut deferred =
+                    retry("read deferred indexes", backoff, || store.deferred_indexes()).await > 0;
+                if !deferred
+                    && !near_head
+                    && self.config.defer_indexes
+                    && !retry("look for stored events", backoff, || store.has_events()).await
+                {
+                    deferred = retry("defer indexes", backoff, || store.defer_indexes()).await > 0;
+                }
+                deferred
+            }
+        };
+        if deferred && near_head {
+            retry("rebuild indexes", backoff, || store.restore_indexes()).await;
+        }
+        self.indexes_deferred = Some(deferred && !near_head);
     }
 
     fn logs_failed(&mut self, from: u64, to: u64, err: &RpcError) -> Step {
