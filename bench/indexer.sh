@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Benchmark (not a test; not part of script/test): the indexer's full backfill into Postgres,
-# beside raw eth_getLogs over the same ranges and raw bulk inserts of the same batches.
-# Starts its own anvil (.bin/anvil) on a free port, checks Postgres, builds and runs
+# Benchmark (not a test; not part of script/test): `runs index` backfilling into Postgres and into
+# SQLite, beside raw eth_getLogs over the same ranges and raw commits of the same batches.
+# Starts its own anvil (.bin/anvil) on a free port, checks Postgres, builds `runs` and
 # crates/bench (bench-indexer) in release mode, prints the table and writes it to
 # bench/results/indexer.md. Extra arguments go to bench-indexer (see --help), e.g.
-#   bench/indexer.sh --events 20000 --rounds 1
-# Environment: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), RUST_LOG.
+#   bench/indexer.sh --events 20000 --rounds 1 --backend postgres
+# Environment: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), RUST_LOG, RUNS_LOG
+# (the measured `runs index`, default warn).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,16 +30,17 @@ if command -v pg_isready >/dev/null && ! pg_ready; then
   pg_ready || { echo "bench: Postgres is not running at $pg_host:$pg_port" >&2; exit 1; }
 fi
 
-say "building bench-indexer (release)"
-cargo build --release --locked -p runs-bench --bin bench-indexer >&2
+say "building runs and bench-indexer (release)"
+cargo build --release --locked -p runs-cli --bin runs -p runs-bench --bin bench-indexer >&2
 
-# A block gas limit far above mainnet's: hundreds of createAndFund per block.
+# A block gas limit far above mainnet's: hundreds of createAndFund per block. Without
+# --prune-history anvil keeps every block's state and generating slows down as the chain grows.
 . bench/anvil.sh
-start_anvil --gas-limit 3000000000
+start_anvil --gas-limit 3000000000 --prune-history 128
 
 mkdir -p bench/results
 out="bench/results/indexer.md"
-"$CARGO_TARGET_DIR/release/bench-indexer" --rpc-url "$rpc" "$@" >"$out.tmp"
+"$CARGO_TARGET_DIR/release/bench-indexer" --rpc-url "$rpc" --runs-bin "$CARGO_TARGET_DIR/release/runs" "$@" >"$out.tmp"
 mv "$out.tmp" "$out"
 cat "$out"
 say "written to $out"
