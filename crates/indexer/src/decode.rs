@@ -146,7 +146,7 @@ fn escrow_event(
         E::RunCreated(e) => MarketEvent::RunCreated {
             run_id: run(e.runId)?,
             poster: e.poster,
-            spec_uri: e.specURI,
+            spec_uri: text(e.specURI),
             reward: Usdc::from(e.reward),
             fee: Usdc::from(e.fee),
             required_stake: Usdc::from(e.requiredStake),
@@ -181,13 +181,13 @@ fn escrow_event(
         E::Submitted(e) => MarketEvent::Submitted {
             run_id: run(e.runId)?,
             agent_id: agent(e.agentId)?,
-            deliverable_uri: e.deliverableURI,
+            deliverable_uri: text(e.deliverableURI),
             revision_count: e.revisionCount,
         },
         E::RevisionRequested(e) => MarketEvent::RevisionRequested {
             run_id: run(e.runId)?,
             agent_id: agent(e.agentId)?,
-            reason_uri: e.reasonURI,
+            reason_uri: text(e.reasonURI),
             revision_count: e.revisionCount,
         },
         E::Approved(e) => MarketEvent::Approved {
@@ -203,17 +203,17 @@ fn escrow_event(
             run_id: run(e.runId)?,
             agent_id: agent(e.agentId)?,
             poster: e.poster,
-            reason_uri: e.reasonURI,
+            reason_uri: text(e.reasonURI),
             bond: Usdc::from(e.bond),
         },
         E::Disputed(e) => MarketEvent::Disputed {
             run_id: run(e.runId)?,
             agent_id: agent(e.agentId)?,
             arbitrator: e.arbitrator,
-            evidence_uri: e.evidenceURI,
+            evidence_uri: text(e.evidenceURI),
         },
         E::EvidenceSubmitted(e) => {
-            MarketEvent::EvidenceSubmitted { run_id: run(e.runId)?, by: e.by, uri: e.uri }
+            MarketEvent::EvidenceSubmitted { run_id: run(e.runId)?, by: e.by, uri: text(e.uri) }
         }
         E::DisputeResolved(e) => MarketEvent::DisputeResolved {
             run_id: run(e.runId)?,
@@ -297,7 +297,7 @@ fn vault_event(
         E::AgentRegistered(e) => MarketEvent::AgentRegistered {
             agent_id: agent(e.agentId)?,
             wallet: e.wallet,
-            metadata_uri: e.metadataURI,
+            metadata_uri: text(e.metadataURI),
         },
         E::Staked(e) => MarketEvent::Staked {
             agent_id: agent(e.agentId)?,
@@ -344,6 +344,14 @@ fn vault_event(
     }))
 }
 
+/// A string from the chain as the read side keeps it: a NUL becomes U+FFFD. The contracts accept
+/// any bytes in a URI, but Postgres `TEXT` and `JSONB` cannot hold a NUL, so one stored as is
+/// would fail its range's commit on every retry and stall the indexer; the ABI decoder already
+/// replaces invalid UTF-8 the same way.
+fn text(s: String) -> String {
+    if s.contains('\0') { s.replace('\0', "\u{FFFD}") } else { s }
+}
+
 /// An event without a variant, from the ABI: its name and its arguments as JSON (see
 /// [`OtherEvent`] for how values are written).
 fn other(abi: Abi, log: &PrimitiveLog, name: &'static str) -> Result<MarketEvent, DecodeError> {
@@ -369,7 +377,7 @@ fn json(name: &str, value: &DynSolValue) -> Value {
         DynSolValue::Int(v, _) => Value::from(v.to_string()),
         DynSolValue::Bool(b) => Value::from(*b),
         DynSolValue::Address(a) => Value::from(format!("{a:#x}")),
-        DynSolValue::String(text) => Value::from(text.clone()),
+        DynSolValue::String(s) => Value::from(text(s.clone())),
         DynSolValue::Bytes(bytes) => {
             Value::from(format!("0x{}", alloy::primitives::hex::encode(bytes)))
         }

@@ -2,6 +2,7 @@
 
 mod common;
 mod faults;
+mod hostile;
 mod lifecycle;
 mod read_ahead;
 mod reorg;
