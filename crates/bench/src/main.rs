@@ -94,6 +94,11 @@ struct Args {
     /// Rounds of each measurement; every round is shown, the median reported.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+
+    /// Where to write the deployment manifest `runs index` reads (default: a temporary
+    /// directory); keep it to index the same chain again, e.g. from an anvil `--dump-state`.
+    #[arg(long, value_name = "DIR")]
+    deployments: Option<PathBuf>,
 }
 
 /// A database the benchmark measures.
@@ -162,8 +167,9 @@ async fn main() -> eyre::Result<()> {
     };
     // The raw reads go through the indexer's provider (rate-limit retries).
     let reader = runs_indexer::connect_http(args.rpc_url.clone());
-    let deployments = tempfile::tempdir()?;
-    manifest.save(DeploymentManifest::path_for(deployments.path(), manifest.chain_id))?;
+    let temporary = tempfile::tempdir()?;
+    let deployments = args.deployments.clone().unwrap_or_else(|| temporary.path().to_owned());
+    manifest.save(DeploymentManifest::path_for(&deployments, manifest.chain_id))?;
 
     // Inputs of the raw insert, prepared once and untimed: logs, headers, decoded batches.
     let (logs, _) = get_logs(&reader, &contracts, &ranges).await?;
@@ -185,8 +191,7 @@ async fn main() -> eyre::Result<()> {
         for &backend in &args.backends {
             let (insert_secs, inserted) =
                 bulk_insert(backend, &args.pg_url, manifest.chain_id, &commits).await?;
-            let indexed =
-                index(backend, &args, deployments.path(), manifest.chain_id, head).await?;
+            let indexed = index(backend, &args, &deployments, manifest.chain_id, head).await?;
             if round == 1 {
                 ensure!(
                     inserted.events.len() as u64 == events,
