@@ -342,7 +342,15 @@ impl Indexer {
                     && self.config.defer_indexes
                     && !retry("look for stored events", backoff, || store.has_events()).await
                 {
-                    deferred = retry("defer indexes", backoff, || store.defer_indexes()).await > 0;
+                    // Only a speed-up: if it fails (a role that may write rows but not drop
+                    // indexes, say), the backfill goes on with the indexes in place.
+                    deferred = match store.defer_indexes().await {
+                        Ok(count) => count > 0,
+                        Err(err) => {
+                            warn!(target: TARGET, %err, "could not set the secondary indexes aside; backfilling with them");
+                            false
+                        }
+                    };
                 }
                 deferred
             }

@@ -921,6 +921,39 @@ async fn text_with_escapes_round_trips(db: &TestDb) {
     assert_eq!(snapshot.runs[0].spec_uri, awkward);
 }
 
+/// Setting the indexes aside is only a speed-up, and needs the tables' owner: a role that may
+/// write rows but does not own them cannot, and its attempt changes nothing (the indexer then
+/// backfills with the indexes in place).
+#[tokio::test]
+async fn a_role_that_cannot_drop_indexes_changes_nothing() {
+    let db = TestDb::postgres().await;
+    let before = secondary_indexes(&db).await;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let role = format!("runs_writer_{}_{}", std::process::id(), nanos.subsec_nanos());
+    let admin = db.store.pg_pool().unwrap();
+    let sql = |sql: String| sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
+    sql(format!(
+        "CREATE ROLE {role} LOGIN; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+    ))
+    .execute(admin)
+    .await
+    .unwrap();
+    let writer = Store::connect(Some(&db.url().replacen("postgres@", &format!("{role}@"), 1)))
+        .await
+        .unwrap();
+    let refused = writer.defer_indexes().await;
+    let recorded = writer.deferred_indexes().await;
+    writer.close().await;
+    sql(format!("DROP OWNED BY {role}; DROP ROLE {role}")).execute(admin).await.unwrap();
+    assert!(
+        refused.as_ref().is_err_and(|e| e.to_string().contains("must be owner")),
+        "{refused:?}"
+    );
+    assert_eq!(recorded.unwrap(), 0);
+    assert_eq!(secondary_indexes(&db).await, before);
+}
+
 backends!(
     text_with_escapes_round_trips,
     indexes_set_aside_for_a_backfill_come_back_the_same,

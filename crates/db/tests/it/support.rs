@@ -29,6 +29,11 @@ impl TestDb {
         Self { store, database }
     }
 
+    /// The database's connection URL.
+    pub(crate) fn url(&self) -> &str {
+        self.database.url()
+    }
+
     /// A second, independent store on the same database (another "process").
     pub(crate) async fn connect_again(&self) -> Store {
         Store::connect(Some(self.database.url())).await.expect("connect again")
