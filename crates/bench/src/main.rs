@@ -390,7 +390,7 @@ async fn index(
         if let Some(status) = child.try_wait()? {
             break status;
         }
-        peak_rss_kib = peak_rss_kib.max(vm_hwm_kib(child.id()).unwrap_or(0));
+        peak_rss_kib = peak_rss_kib.max(common::proc_status_kib(child.id(), "VmHWM").unwrap_or(0));
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let secs = started.elapsed().as_secs_f64();
@@ -399,15 +399,6 @@ async fn index(
     ensure!(store.deferred_indexes().await? == 0, "runs index left indexes set aside");
     store.close().await;
     Ok(Indexed { secs, peak_rss_kib, snapshot })
-}
-
-/// A process's peak resident memory so far, in KiB.
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 struct Report<'a> {

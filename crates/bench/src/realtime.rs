@@ -248,12 +248,7 @@ impl Server {
 
     /// The server's resident memory, in KiB.
     fn rss_kib(&self) -> eyre::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .ok_or_else(|| eyre!("no VmRSS"))
+        common::proc_status_kib(self.child.id(), "VmRSS").ok_or_else(|| eyre!("no VmRSS"))
     }
 }
 

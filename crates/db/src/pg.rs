@@ -81,9 +81,10 @@ impl Dialect for Postgres {
         table: &Table<R>,
         rows: &[R],
     ) -> Result<bool> {
+        let chain = chain.to_string();
         let mut data = Vec::with_capacity(rows.len() * 256);
         for row in rows {
-            data.extend_from_slice(chain.to_string().as_bytes());
+            data.extend_from_slice(chain.as_bytes());
             for column in table.columns {
                 data.push(b'\t');
                 match (column.get)(row) {

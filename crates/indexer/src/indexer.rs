@@ -234,7 +234,7 @@ impl Indexer {
 
         let range = self.sizer.next_range(next, head);
         let near_head =
-            range.is_none_or(|(_, to)| to.saturating_add(self.config.keep_blocks) >= head);
+            range.is_none_or(|(_, to)| within_window(to, head, self.config.keep_blocks));
         self.settle_indexes(near_head).await;
         let Some((from, to)) = range else {
             self.read_ahead = None;
@@ -304,7 +304,7 @@ impl Indexer {
         let next_range = self
             .sizer
             .next_range(range.to.saturating_add(1), head)
-            .filter(|&(_, next_to)| next_to.saturating_add(self.config.keep_blocks) < head);
+            .filter(|&(_, next_to)| !within_window(next_to, head, self.config.keep_blocks));
         let read_ahead = {
             let (rpc, contracts, keep_blocks) =
                 (self.rpc.clone(), self.contracts, self.config.keep_blocks);
@@ -507,7 +507,7 @@ async fn fetch_range(
         Err(err) => return Fetch::LogsFailed(err),
     };
 
-    let near_head = to.saturating_add(keep_blocks) >= head;
+    let near_head = within_window(to, head, keep_blocks);
     let mut wanted: BTreeSet<u64> = [from, to].into();
     if near_head {
         wanted.extend(from..=to);
@@ -547,6 +547,12 @@ async fn fetch_range(
     blocks.sort_by_key(|b| b.number);
     let commit = RangeCommit { events, blocks, checkpoint: headers[&to], keep_blocks };
     Fetch::Ready(Box::new(FetchedRange { from, to, commit }))
+}
+
+/// Whether a range ending at `to` lies within the reorg window of `head`: such a range keeps
+/// every header, is not read ahead, and is committed with the secondary indexes in place.
+const fn within_window(to: u64, head: u64, keep_blocks: u64) -> bool {
+    to.saturating_add(keep_blocks) >= head
 }
 
 /// Whether a store error may pass on retry (a lost connection, a busy database, a failed write).
