@@ -17,7 +17,7 @@ pub(crate) enum Kind {
     Amount,
     /// `BOOLEAN` / `INTEGER`, never null.
     Bool,
-    /// JSON: `JSONB` in Postgres (read back as text), `TEXT` in SQLite.
+    /// JSON: `JSON` in Postgres (read back as text), `TEXT` in SQLite.
     Json,
 }
 

@@ -1,6 +1,6 @@
 //! What Postgres does its own way: bulk writes bind one array per column and `UNNEST` them, so a
 //! range of any size is one statement per table; amounts and JSON travel as text and are cast to
-//! `NUMERIC(78,0)` and `JSONB`; key lists are bound as one array (`= ANY($n)`).
+//! `NUMERIC(78,0)` and `JSON`; key lists are bound as one array (`= ANY($n)`).
 
 use sqlx::{Postgres, QueryBuilder};
 
@@ -24,7 +24,7 @@ impl Dialect for Postgres {
         match kind {
             Kind::Int | Kind::Text | Kind::Bool => "",
             Kind::Amount => "::numeric",
-            Kind::Json => "::jsonb",
+            Kind::Json => "::json",
         }
     }
 

@@ -345,7 +345,7 @@ fn vault_event(
 }
 
 /// A string from the chain as the read side keeps it: a NUL becomes U+FFFD. The contracts accept
-/// any bytes in a URI, but Postgres `TEXT` and `JSONB` cannot hold a NUL, so one stored as is
+/// any bytes in a URI, but Postgres `TEXT` (a run's URIs) cannot hold a NUL, so one stored as is
 /// would fail its range's commit on every retry and stall the indexer; the ABI decoder already
 /// replaces invalid UTF-8 the same way.
 fn text(s: String) -> String {

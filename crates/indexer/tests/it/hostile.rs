@@ -1,5 +1,5 @@
 //! Text a hostile account writes on chain cannot stop the indexer. A NUL inside a URI is valid
-//! UTF-8 and the contracts accept it, but Postgres `TEXT` and `JSONB` cannot hold one: stored as
+//! UTF-8 and the contracts accept it, but Postgres `TEXT` cannot hold one: stored as
 //! is, the range's commit would fail on every retry and the read side would stall for everyone.
 //! The decoder stores it as U+FFFD (as the ABI decoder already does with invalid UTF-8), on both
 //! backends alike.
