@@ -58,7 +58,7 @@ pub(crate) trait Dialect: sqlx::Database {
     const POSTGRES: bool;
 
     /// Appended to a value bound for a column of `kind` (Postgres casts text to `NUMERIC` and
-    /// `JSONB`).
+    /// `JSON`).
     fn cast(kind: Kind) -> &'static str;
 
     /// `SELECT name, definition` of the non-unique indexes of the tables whose names follow
@@ -255,32 +255,36 @@ impl<DB: Dialect> Ops<'_, DB> {
         self.insert(chain, &EVENTS, events, &conflict, Some("tx_hash, log_index")).await
     }
 
-    /// Insert events that cannot be stored yet without a conflict check, inside a savepoint:
-    /// `false`, with nothing inserted, if one was stored after all.
+    /// Insert rows none of which can be stored yet (new events, runs they create) without a
+    /// conflict check — `COPY` where the backend has it — inside a savepoint: `false`, with
+    /// nothing inserted, if one was stored after all (the caller then takes the checked path).
+    async fn insert_new<R>(&mut self, chain: i64, table: &Table<R>, rows: &[R]) -> Result<bool> {
+        self.statement("SAVEPOINT new_rows").await?;
+        let inserted = match DB::copy_in(self.0, chain, table, rows).await {
+            Ok(true) => Ok(()),
+            Ok(false) => self.insert::<R, (i64,)>(chain, table, rows, "", None).await.map(drop),
+            Err(e) => Err(e),
+        };
+        match inserted {
+            Ok(()) => {
+                self.statement("RELEASE SAVEPOINT new_rows").await?;
+                Ok(true)
+            }
+            Err(Error::Sqlx(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                self.statement("ROLLBACK TO SAVEPOINT new_rows").await?;
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`Ops::insert_new`] of events.
     pub(crate) async fn insert_new_events(
         &mut self,
         chain: i64,
         events: &[RawEvent],
     ) -> Result<bool> {
-        self.statement("SAVEPOINT new_events").await?;
-        let inserted = match DB::copy_in(self.0, chain, &EVENTS, events).await {
-            Ok(true) => Ok(()),
-            Ok(false) => {
-                self.insert::<RawEvent, (i64,)>(chain, &EVENTS, events, "", None).await.map(drop)
-            }
-            Err(e) => Err(e),
-        };
-        match inserted {
-            Ok(()) => {
-                self.statement("RELEASE SAVEPOINT new_events").await?;
-                Ok(true)
-            }
-            Err(Error::Sqlx(sqlx::Error::Database(e))) if e.is_unique_violation() => {
-                self.statement("ROLLBACK TO SAVEPOINT new_events").await?;
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
+        self.insert_new(chain, &EVENTS, events).await
     }
 
     async fn statement(&mut self, sql: &str) -> Result<u64> {
@@ -407,6 +411,15 @@ impl<DB: Dialect> Ops<'_, DB> {
 
     pub(crate) async fn upsert_runs(&mut self, chain: i64, rows: &[RawRun]) -> Result<()> {
         self.upsert(chain, &RUNS, rows).await
+    }
+
+    /// Store runs that no stored row can hold yet (created by the range being committed): as
+    /// [`Ops::insert_new`], else upserted.
+    pub(crate) async fn insert_new_runs(&mut self, chain: i64, rows: &[RawRun]) -> Result<()> {
+        if rows.is_empty() || self.insert_new(chain, &RUNS, rows).await? {
+            return Ok(());
+        }
+        self.upsert_runs(chain, rows).await
     }
 
     pub(crate) async fn upsert_agents(&mut self, chain: i64, rows: &[RawAgent]) -> Result<()> {

@@ -569,7 +569,15 @@ async fn commit_range<DB: Dialect>(
 
         let runs = fold.raw_runs()?;
         let agents = fold.raw_agents()?;
-        ops.upsert_runs(chain, &runs).await?;
+        // The runs this range created were not stored (their `RunCreated` was not): they go in
+        // as new rows, the others replace theirs.
+        let created: HashSet<i64> =
+            created.iter().map(|id| int("runs.run_id", id.get())).collect::<Result<_>>()?;
+        let runs_written = runs.len() as u64;
+        let (new_runs, changed_runs): (Vec<RawRun>, Vec<RawRun>) =
+            runs.into_iter().partition(|run| created.contains(&run.run_id));
+        ops.insert_new_runs(chain, &new_runs).await?;
+        ops.upsert_runs(chain, &changed_runs).await?;
         ops.upsert_agents(chain, &agents).await?;
         ops.upsert_credits(chain, &fold.raw_credits()).await?;
         if fold.params != params_before {
@@ -579,7 +587,7 @@ async fn commit_range<DB: Dialect>(
             )
             .await?;
         }
-        stats.runs_written = runs.len() as u64;
+        stats.runs_written = runs_written;
         stats.agents_written = agents.len() as u64;
     }
 

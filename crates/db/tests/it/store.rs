@@ -902,6 +902,34 @@ async fn a_stored_event_above_the_checkpoint_is_still_stored_once(db: &TestDb) {
     assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(3, 0)));
 }
 
+async fn a_created_run_already_stored_is_replaced_not_refused(db: &TestDb) {
+    // The runs a range creates go in as new rows; should one be stored already (a second
+    // `RunCreated` for the same id, which the escrow never emits), the commit still succeeds
+    // and the run is replaced from this range's events, as an upsert always did.
+    let first = RangeCommit {
+        events: vec![at(1, 0, 0, created(1, Usdc::whole(10), Usdc::ZERO))],
+        blocks: vec![block(1, 0)],
+        checkpoint: block(1, 0),
+        keep_blocks: 64,
+    };
+    db.store.commit_range(CHAIN, &first).await.unwrap();
+    let again = RangeCommit {
+        events: vec![
+            at(2, 0, 0, created(1, Usdc::whole(20), Usdc::ZERO)),
+            at(2, 1, 0, created(2, Usdc::whole(30), Usdc::ZERO)),
+        ],
+        blocks: vec![block(2, 0)],
+        checkpoint: block(2, 0),
+        keep_blocks: 64,
+    };
+    let stats = db.store.commit_range(CHAIN, &again).await.unwrap();
+    assert_eq!((stats.events_inserted, stats.runs_written), (2, 2));
+    let snapshot = db.store.snapshot(CHAIN).await.unwrap();
+    let rewards: Vec<_> = snapshot.runs.iter().map(|r| (r.run_id, r.reward)).collect();
+    assert_eq!(rewards, [(RunId(1), Usdc::whole(20)), (RunId(2), Usdc::whole(30))]);
+    assert_eq!(snapshot.events.len(), 3);
+}
+
 async fn text_with_escapes_round_trips(db: &TestDb) {
     // Every byte Postgres' COPY text format escapes, and the sequence it reads as NULL.
     let awkward = "tab\there\nnew line\r\\N \\ back\\slash \"quoted\" ünïcödé";
@@ -958,6 +986,7 @@ backends!(
     text_with_escapes_round_trips,
     indexes_set_aside_for_a_backfill_come_back_the_same,
     a_stored_event_above_the_checkpoint_is_still_stored_once,
+    a_created_run_already_stored_is_replaced_not_refused,
     the_feed_replays_to_exactly_the_events_table,
     migrate_twice_is_a_noop,
     commit_applies_every_event_kind,
