@@ -49,7 +49,7 @@ pub(crate) async fn deploy_market(
 }
 
 /// The checkout whose contracts are compiled.
-fn repo_root() -> std::path::PathBuf {
+pub(crate) fn repo_root() -> std::path::PathBuf {
     std::env::current_dir()
         .ok()
         .and_then(|dir| runs_deployer::find_project_root(&dir))

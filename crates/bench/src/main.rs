@@ -1,9 +1,9 @@
 //! `bench-indexer`: how fast the indexer backfills, beside the raw speed of the node it reads.
 //!
 //! On an Anvil given by `--rpc-url` (bench/indexer.sh starts one with a huge block gas limit),
-//! deploys the marketplace, generates `--events` events (`createAndFund` transactions, each
-//! emitting `RunCreated` and `RunFunded`, `--txs-per-block` per block, sent as JSON-RPC batches
-//! with automine off), then measures over the same fixed block ranges of `--range` blocks:
+//! deploys the marketplace, generates `--events` events (runs created and funded, each emitting
+//! `RunCreated` and `RunFunded`, `--runs-per-block` per block in one `BulkPoster.post`
+//! transaction: see [`bulk`]), then measures over the same fixed block ranges of `--range` blocks:
 //!
 //! 1. **raw eth_getLogs**: the `eth_getLogs` queries and nothing else (no decoding, no DB): the
 //!    floor the targets are measured against;
@@ -43,6 +43,7 @@ use runs_primitives::{ChainEvent, DeploymentManifest};
 use runs_testkit::TestDatabase;
 use tracing::info;
 
+mod bulk;
 mod common;
 
 use common::{Machine, machine};
@@ -76,9 +77,9 @@ struct Args {
     #[arg(long, default_value_t = 100_000)]
     events: u64,
 
-    /// createAndFund transactions per block.
+    /// Runs created and funded per block (one `BulkPoster.post` transaction each).
     #[arg(long, default_value_t = 250)]
-    txs_per_block: u64,
+    runs_per_block: u64,
 
     /// Empty blocks mined after each block of transactions: real chains spread a contract's
     /// events, and the last `64` blocks (the reorg window) are indexed block by block, so the
@@ -140,17 +141,17 @@ impl Backend {
 async fn main() -> eyre::Result<()> {
     common::init_tracing();
     let args = Args::parse();
-    ensure!(args.rounds > 0 && args.range > 0 && args.txs_per_block > 0, "nothing to measure");
+    ensure!(args.rounds > 0 && args.range > 0 && args.runs_per_block > 0, "nothing to measure");
     let started = Instant::now();
     let (provider, accounts, manifest) = common::deploy_market(&args.rpc_url).await?;
-    let posters = &accounts[1..];
     let runs = args.events.div_ceil(2);
-    runs_testkit::create_and_fund_bulk(
+    bulk::post_runs(
         &provider,
         &manifest,
-        posters,
+        &common::repo_root(),
+        (accounts[0], accounts[1]),
         runs,
-        (args.txs_per_block, args.empty_blocks),
+        (args.runs_per_block, args.empty_blocks),
     )
     .await?;
     let head = provider.get_block_number().await?;
@@ -181,7 +182,7 @@ async fn main() -> eyre::Result<()> {
     let events: u64 = commits.iter().map(|c| c.events.len() as u64).sum();
     ensure!(
         events >= 2 * runs,
-        "only {events} events decoded for {runs} createAndFund transactions: some reverted"
+        "only {events} events decoded for {runs} runs posted: some reverted"
     );
 
     let mut rounds = Vec::new();
@@ -429,13 +430,13 @@ fn report(r: &Report<'_>) -> String {
     let _ = writeln!(out, "## Indexer backfill benchmark\n");
     let _ = writeln!(
         out,
-        "- {} events ({} `createAndFund`: `RunCreated` + `RunFunded`, plus the deployment's) in \
-         {} blocks ({} transactions in a block, then {} empty blocks); {} `eth_getLogs` ranges \
+        "- {} events ({} runs created and funded: `RunCreated` + `RunFunded`, plus the \
+         deployment's) in {} blocks ({} runs in a block, then {} empty blocks); {} `eth_getLogs` ranges \
          of {} blocks (~{} events each), the same ranges in every measurement",
         r.events,
         r.runs,
         r.blocks,
-        r.args.txs_per_block,
+        r.args.runs_per_block,
         r.args.empty_blocks,
         r.ranges,
         r.args.range,
