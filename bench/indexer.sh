@@ -3,7 +3,7 @@
 # SQLite, beside raw eth_getLogs over the same ranges and raw commits of the same batches.
 # Starts its own anvil (.bin/anvil) on a free port, checks Postgres, builds `runs` and
 # crates/bench (bench-indexer) in release mode, prints the table and writes it to
-# bench/results/indexer.md. Extra arguments go to bench-indexer (see --help), e.g.
+# bench/results/indexer.md (indexer-<events>.md for another --events). Extra arguments go to bench-indexer (see --help), e.g.
 #   bench/indexer.sh --events 20000 --rounds 1 --backend postgres
 # Environment: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), RUST_LOG, RUNS_LOG
 # (the measured `runs index`, default warn).
@@ -42,8 +42,17 @@ cargo build --release --locked -p runs-cli --bin runs -p runs-bench --bin bench-
 . bench/anvil.sh
 start_anvil --fork-empty --gas-limit 3000000000 --prune-history 128
 
+# The default chain's report is indexer.md; any other size's is indexer-<events>.md.
+events=100000
+prev=""
+for arg in "$@"; do
+  case "$arg" in --events=*) events="${arg#--events=}" ;; esac
+  [ "$prev" = "--events" ] && events="$arg"
+  prev="$arg"
+done
 mkdir -p bench/results
 out="bench/results/indexer.md"
+[ "$events" = 100000 ] || out="bench/results/indexer-$events.md"
 "$CARGO_TARGET_DIR/release/bench-indexer" --rpc-url "$rpc" --runs-bin "$CARGO_TARGET_DIR/release/runs" "$@" >"$out.tmp"
 mv "$out.tmp" "$out"
 cat "$out"
