@@ -1,6 +1,7 @@
 //! Generating a large chain fast: `tests/mocks/BulkPoster.sol` creates and funds many runs in one
 //! transaction, so a million events are a few thousand transactions for anvil to mine instead of
-//! half a million (which it mines ever slower as its pool and history grow).
+//! half a million to sign, pool and receipt. (What made generation quadratic, anvil's state root on
+//! every block, is avoided by forking: `bench/anvil.sh --fork-empty`.)
 
 use std::path::Path;
 
@@ -33,9 +34,9 @@ const GAS_PER_RUN: u64 = 250_000;
 const REWARD: u64 = 1_000_000;
 
 /// Creates and funds `runs` runs through a fresh `BulkPoster` deployed and driven from `from`, its
-/// USDC minted by `owner` (MockUSDC's owner): one `post` of
-/// `per_block` runs per block, then `empty` empty blocks. Each run emits `RunCreated` and
-/// `RunFunded`, exactly as a wallet's `createAndFund` does.
+/// USDC minted by `owner` (MockUSDC's owner): one `post` of `per_block` runs per block, then
+/// `empty` empty blocks. Each run emits `RunCreated` and `RunFunded`, exactly as a wallet's
+/// `createAndFund` does.
 pub(crate) async fn post_runs(
     provider: &DynProvider,
     manifest: &DeploymentManifest,
