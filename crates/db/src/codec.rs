@@ -1,13 +1,18 @@
 //! Conversions between domain values and their stored forms, shared by both backends: the
 //! `Raw*` structs hold exactly the column values (integers, text, booleans) and decode from a
-//! Postgres or a SQLite row alike.
+//! Postgres or a SQLite row alike. [`Stored`] says how each domain type is stored; the `Raw*`
+//! structs of the tables whose rows are one domain struct are generated from their column lists
+//! in [`crate::columns`], the events' and blocks' (which flatten or share a struct) are here.
 
 use runs_primitives::{
     Address, AgentId, AgentStatus, B256, ChainEvent, LogPosition, MarketEvent, RunId, RunState,
     Usdc,
 };
 
-use crate::{AgentRow, BlockRef, ChainParams, CreditRow, Error, Result, RunRow};
+use crate::{
+    BlockRef, Dispute, Error, Rejection, Result,
+    columns::{Kind, Value},
+};
 
 /// Width of a stored amount: `2^256 - 1` has 78 decimal digits.
 const AMOUNT_DIGITS: usize = 78;
@@ -111,321 +116,137 @@ impl RawEvent {
     }
 }
 
-/// One `runs` row.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct RawRun {
-    pub(crate) run_id: i64,
-    pub(crate) poster: String,
-    pub(crate) spec_uri: String,
-    pub(crate) reward: String,
-    pub(crate) fee: String,
-    pub(crate) deadline: i64,
-    pub(crate) state: String,
-    pub(crate) agent_id: Option<i64>,
-    pub(crate) agent_wallet: Option<String>,
-    pub(crate) deliverable_uri: Option<String>,
-    pub(crate) revision_count: i64,
-    pub(crate) max_revisions: i64,
-    pub(crate) claim_timeout: i64,
-    pub(crate) review_period: i64,
-    pub(crate) dispute_window: i64,
-    pub(crate) ruling_period: i64,
-    pub(crate) arbitrator: String,
-    pub(crate) required_stake: String,
-    pub(crate) terms_version: i64,
-    pub(crate) settled: bool,
-    pub(crate) rejection: Option<String>,
-    pub(crate) dispute: Option<String>,
-    pub(crate) funded: bool,
-    pub(crate) claimed_at: Option<i64>,
-    pub(crate) submitted_at: Option<i64>,
-    pub(crate) timer_start: Option<i64>,
-    pub(crate) created_at: i64,
-    pub(crate) updated_at: i64,
-    pub(crate) created_block: i64,
-    pub(crate) updated_block: i64,
+/// A domain value and the column value it is stored as: the one place that says how each type of
+/// a row is written and read back, so a table's columns are listed once (see `table!` in
+/// [`crate::columns`]).
+pub(crate) trait Stored: Sized {
+    /// The column value: `i64`, `String` or `bool`, or an `Option` of one for a nullable column.
+    type Raw: Clone + Into<Value>;
+    /// How the column is stored.
+    const KIND: Kind;
+    /// `at` is `table.column`, named by the error if the value does not fit.
+    fn store(&self, at: &'static str) -> Result<Self::Raw>;
+    fn load(raw: &Self::Raw, table: &'static str, column: &'static str) -> Result<Self>;
 }
 
-fn json_column<T: serde::de::DeserializeOwned>(
+impl Stored for u64 {
+    type Raw = i64;
+    const KIND: Kind = Kind::Int;
+    fn store(&self, at: &'static str) -> Result<i64> {
+        int(at, *self)
+    }
+    fn load(raw: &i64, table: &'static str, column: &'static str) -> Result<Self> {
+        uint(table, column, *raw)
+    }
+}
+
+/// Integers narrower than 64 bits always fit a column.
+macro_rules! stored_small_int {
+    ($($ty:ty),+) => {$(
+        impl Stored for $ty {
+            type Raw = i64;
+            const KIND: Kind = Kind::Int;
+            fn store(&self, _: &'static str) -> Result<i64> {
+                Ok(i64::from(*self))
+            }
+            fn load(raw: &i64, table: &'static str, column: &'static str) -> Result<Self> {
+                uint(table, column, *raw)
+            }
+        }
+    )+};
+}
+stored_small_int!(u8, u16, u32);
+
+/// Ids are integers.
+macro_rules! stored_id {
+    ($($ty:ident),+) => {$(
+        impl Stored for $ty {
+            type Raw = i64;
+            const KIND: Kind = Kind::Int;
+            fn store(&self, at: &'static str) -> Result<i64> {
+                int(at, self.get())
+            }
+            fn load(raw: &i64, table: &'static str, column: &'static str) -> Result<Self> {
+                Ok($ty(uint(table, column, *raw)?))
+            }
+        }
+    )+};
+}
+stored_id!(RunId, AgentId);
+
+/// Types stored as text by a pair of functions.
+macro_rules! stored_text {
+    ($($ty:ty, $kind:ident: $store:expr, $load:expr;)+) => {$(
+        impl Stored for $ty {
+            type Raw = String;
+            const KIND: Kind = Kind::$kind;
+            fn store(&self, _: &'static str) -> Result<String> {
+                Ok($store(self))
+            }
+            fn load(raw: &String, table: &'static str, column: &'static str) -> Result<Self> {
+                $load(table, column, raw.as_str())
+            }
+        }
+    )+};
+}
+stored_text! {
+    String, Text: String::clone, |_, _, text: &str| Ok(text.to_owned());
+    Usdc, Amount: |a: &Usdc| amount_text(*a), parse_amount;
+    Address, Text: |a: &Address| addr_text(*a), parse_addr;
+    B256, Text: |h: &B256| hash_text(*h), parse_hash;
+    RunState, Text: |s: &RunState| s.as_str().to_owned(), parse_text;
+    AgentStatus, Text: |s: &AgentStatus| s.as_str().to_owned(), parse_text;
+}
+
+/// Records kept whole in a `TEXT` column, as JSON.
+macro_rules! stored_json {
+    ($($ty:ty),+) => {$(
+        impl Stored for $ty {
+            type Raw = String;
+            const KIND: Kind = Kind::Text;
+            fn store(&self, _: &'static str) -> Result<String> {
+                Ok(serde_json::to_string(self)?)
+            }
+            fn load(raw: &String, table: &'static str, column: &'static str) -> Result<Self> {
+                serde_json::from_str(raw).map_err(|err| corrupt(table, column, err.to_string()))
+            }
+        }
+    )+};
+}
+stored_json!(Rejection, Dispute);
+
+impl Stored for bool {
+    type Raw = Self;
+    const KIND: Kind = Kind::Bool;
+    fn store(&self, _: &'static str) -> Result<Self> {
+        Ok(*self)
+    }
+    fn load(raw: &Self, _: &'static str, _: &'static str) -> Result<Self> {
+        Ok(*raw)
+    }
+}
+
+/// A nullable column.
+impl<T: Stored> Stored for Option<T>
+where
+    Option<T::Raw>: Into<Value>,
+{
+    type Raw = Option<T::Raw>;
+    const KIND: Kind = T::KIND;
+    fn store(&self, at: &'static str) -> Result<Self::Raw> {
+        self.as_ref().map(|v| v.store(at)).transpose()
+    }
+    fn load(raw: &Self::Raw, table: &'static str, column: &'static str) -> Result<Self> {
+        raw.as_ref().map(|r| T::load(r, table, column)).transpose()
+    }
+}
+
+fn parse_text<T: std::str::FromStr<Err: std::fmt::Display>>(
     table: &'static str,
     column: &'static str,
-    text: Option<&str>,
-) -> Result<Option<T>> {
-    text.map(|t| serde_json::from_str(t).map_err(|err| corrupt(table, column, err.to_string())))
-        .transpose()
-}
-
-fn opt_int(column: &'static str, value: Option<u64>) -> Result<Option<i64>> {
-    value.map(|v| int(column, v)).transpose()
-}
-
-fn opt_uint<T: TryFrom<i64>>(
-    table: &'static str,
-    column: &'static str,
-    value: Option<i64>,
-) -> Result<Option<T>> {
-    value.map(|v| uint(table, column, v)).transpose()
-}
-
-impl RawRun {
-    pub(crate) fn encode(run: &RunRow) -> Result<Self> {
-        Ok(Self {
-            run_id: int("runs.run_id", run.run_id.get())?,
-            poster: addr_text(run.poster),
-            spec_uri: run.spec_uri.clone(),
-            reward: amount_text(run.reward),
-            fee: amount_text(run.fee),
-            deadline: int("runs.deadline", run.deadline)?,
-            state: run.state.as_str().to_owned(),
-            agent_id: opt_int("runs.agent_id", run.agent_id.map(AgentId::get))?,
-            agent_wallet: run.agent_wallet.map(addr_text),
-            deliverable_uri: run.deliverable_uri.clone(),
-            revision_count: i64::from(run.revision_count),
-            max_revisions: i64::from(run.max_revisions),
-            claim_timeout: i64::from(run.claim_timeout),
-            review_period: i64::from(run.review_period),
-            dispute_window: i64::from(run.dispute_window),
-            ruling_period: i64::from(run.ruling_period),
-            arbitrator: addr_text(run.arbitrator),
-            required_stake: amount_text(run.required_stake),
-            terms_version: int("runs.terms_version", run.terms_version)?,
-            settled: run.settled,
-            rejection: run.rejection.as_ref().map(serde_json::to_string).transpose()?,
-            dispute: run.dispute.as_ref().map(serde_json::to_string).transpose()?,
-            funded: run.funded,
-            claimed_at: opt_int("runs.claimed_at", run.claimed_at)?,
-            submitted_at: opt_int("runs.submitted_at", run.submitted_at)?,
-            timer_start: opt_int("runs.timer_start", run.timer_start)?,
-            created_at: int("runs.created_at", run.created_at)?,
-            updated_at: int("runs.updated_at", run.updated_at)?,
-            created_block: int("runs.created_block", run.created_block)?,
-            updated_block: int("runs.updated_block", run.updated_block)?,
-        })
-    }
-
-    pub(crate) fn decode(&self) -> Result<RunRow> {
-        const T: &str = "runs";
-        Ok(RunRow {
-            run_id: RunId(uint(T, "run_id", self.run_id)?),
-            poster: parse_addr(T, "poster", &self.poster)?,
-            spec_uri: self.spec_uri.clone(),
-            reward: parse_amount(T, "reward", &self.reward)?,
-            fee: parse_amount(T, "fee", &self.fee)?,
-            deadline: uint(T, "deadline", self.deadline)?,
-            state: self
-                .state
-                .parse::<RunState>()
-                .map_err(|err| corrupt(T, "state", err.to_string()))?,
-            agent_id: opt_uint(T, "agent_id", self.agent_id)?.map(AgentId),
-            agent_wallet: self
-                .agent_wallet
-                .as_deref()
-                .map(|w| parse_addr(T, "agent_wallet", w))
-                .transpose()?,
-            deliverable_uri: self.deliverable_uri.clone(),
-            revision_count: uint(T, "revision_count", self.revision_count)?,
-            max_revisions: uint(T, "max_revisions", self.max_revisions)?,
-            claim_timeout: uint(T, "claim_timeout", self.claim_timeout)?,
-            review_period: uint(T, "review_period", self.review_period)?,
-            dispute_window: uint(T, "dispute_window", self.dispute_window)?,
-            ruling_period: uint(T, "ruling_period", self.ruling_period)?,
-            arbitrator: parse_addr(T, "arbitrator", &self.arbitrator)?,
-            required_stake: parse_amount(T, "required_stake", &self.required_stake)?,
-            terms_version: uint(T, "terms_version", self.terms_version)?,
-            settled: self.settled,
-            rejection: json_column(T, "rejection", self.rejection.as_deref())?,
-            dispute: json_column(T, "dispute", self.dispute.as_deref())?,
-            funded: self.funded,
-            claimed_at: opt_uint(T, "claimed_at", self.claimed_at)?,
-            submitted_at: opt_uint(T, "submitted_at", self.submitted_at)?,
-            timer_start: opt_uint(T, "timer_start", self.timer_start)?,
-            created_at: uint(T, "created_at", self.created_at)?,
-            updated_at: uint(T, "updated_at", self.updated_at)?,
-            created_block: uint(T, "created_block", self.created_block)?,
-            updated_block: uint(T, "updated_block", self.updated_block)?,
-        })
-    }
-}
-
-/// One `agents` row.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct RawAgent {
-    pub(crate) agent_id: i64,
-    pub(crate) wallet: String,
-    pub(crate) metadata_uri: String,
-    pub(crate) stake: String,
-    pub(crate) reserved: String,
-    pub(crate) pending_unstake: String,
-    pub(crate) unstake_ready_at: Option<i64>,
-    pub(crate) staked_since: Option<i64>,
-    pub(crate) frozen: bool,
-    pub(crate) banned: bool,
-    pub(crate) strikes: i64,
-    pub(crate) rejections: i64,
-    pub(crate) disputes_won: i64,
-    pub(crate) disputes_lost: i64,
-    pub(crate) claims: i64,
-    pub(crate) completions: i64,
-    pub(crate) active_claims: i64,
-    pub(crate) volume: String,
-    pub(crate) last_status: String,
-    pub(crate) registered_at: i64,
-    pub(crate) updated_at: i64,
-    pub(crate) registered_block: i64,
-    pub(crate) updated_block: i64,
-}
-
-impl RawAgent {
-    pub(crate) fn encode(agent: &AgentRow) -> Result<Self> {
-        Ok(Self {
-            agent_id: int("agents.agent_id", agent.agent_id.get())?,
-            wallet: addr_text(agent.wallet),
-            metadata_uri: agent.metadata_uri.clone(),
-            stake: amount_text(agent.stake),
-            reserved: amount_text(agent.reserved),
-            pending_unstake: amount_text(agent.pending_unstake),
-            unstake_ready_at: opt_int("agents.unstake_ready_at", agent.unstake_ready_at)?,
-            staked_since: opt_int("agents.staked_since", agent.staked_since)?,
-            frozen: agent.frozen,
-            banned: agent.banned,
-            strikes: i64::from(agent.strikes),
-            rejections: i64::from(agent.rejections),
-            disputes_won: i64::from(agent.disputes_won),
-            disputes_lost: i64::from(agent.disputes_lost),
-            claims: i64::from(agent.claims),
-            completions: i64::from(agent.completions),
-            active_claims: i64::from(agent.active_claims),
-            volume: amount_text(agent.volume),
-            last_status: agent.last_status.as_str().to_owned(),
-            registered_at: int("agents.registered_at", agent.registered_at)?,
-            updated_at: int("agents.updated_at", agent.updated_at)?,
-            registered_block: int("agents.registered_block", agent.registered_block)?,
-            updated_block: int("agents.updated_block", agent.updated_block)?,
-        })
-    }
-
-    pub(crate) fn decode(&self) -> Result<AgentRow> {
-        const T: &str = "agents";
-        Ok(AgentRow {
-            agent_id: AgentId(uint(T, "agent_id", self.agent_id)?),
-            wallet: parse_addr(T, "wallet", &self.wallet)?,
-            metadata_uri: self.metadata_uri.clone(),
-            stake: parse_amount(T, "stake", &self.stake)?,
-            reserved: parse_amount(T, "reserved", &self.reserved)?,
-            pending_unstake: parse_amount(T, "pending_unstake", &self.pending_unstake)?,
-            unstake_ready_at: opt_uint(T, "unstake_ready_at", self.unstake_ready_at)?,
-            staked_since: opt_uint(T, "staked_since", self.staked_since)?,
-            frozen: self.frozen,
-            banned: self.banned,
-            strikes: uint(T, "strikes", self.strikes)?,
-            rejections: uint(T, "rejections", self.rejections)?,
-            disputes_won: uint(T, "disputes_won", self.disputes_won)?,
-            disputes_lost: uint(T, "disputes_lost", self.disputes_lost)?,
-            claims: uint(T, "claims", self.claims)?,
-            completions: uint(T, "completions", self.completions)?,
-            active_claims: uint(T, "active_claims", self.active_claims)?,
-            volume: parse_amount(T, "volume", &self.volume)?,
-            last_status: self
-                .last_status
-                .parse::<AgentStatus>()
-                .map_err(|err| corrupt(T, "last_status", err.to_string()))?,
-            registered_at: uint(T, "registered_at", self.registered_at)?,
-            updated_at: uint(T, "updated_at", self.updated_at)?,
-            registered_block: uint(T, "registered_block", self.registered_block)?,
-            updated_block: uint(T, "updated_block", self.updated_block)?,
-        })
-    }
-}
-
-/// The `chain_params` row.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct RawParams {
-    pub(crate) fee_bps: i64,
-    pub(crate) claim_timeout: i64,
-    pub(crate) review_period: i64,
-    pub(crate) min_stake: String,
-    pub(crate) unstake_cooldown: i64,
-    pub(crate) strikes_to_ban: i64,
-    pub(crate) established_completions: i64,
-    pub(crate) established_age: i64,
-    pub(crate) treasury: Option<String>,
-    pub(crate) paused: bool,
-    pub(crate) terms_version: i64,
-    pub(crate) dispute_window: i64,
-    pub(crate) ruling_period: i64,
-    pub(crate) arbitrator: Option<String>,
-    pub(crate) staking_paused: bool,
-}
-
-impl RawParams {
-    pub(crate) fn encode(p: &ChainParams) -> Result<Self> {
-        Ok(Self {
-            fee_bps: i64::from(p.fee_bps),
-            claim_timeout: i64::from(p.claim_timeout),
-            review_period: i64::from(p.review_period),
-            min_stake: amount_text(p.min_stake),
-            unstake_cooldown: i64::from(p.unstake_cooldown),
-            strikes_to_ban: i64::from(p.strikes_to_ban),
-            established_completions: i64::from(p.established_completions),
-            established_age: i64::from(p.established_age),
-            treasury: p.treasury.map(addr_text),
-            paused: p.paused,
-            terms_version: int("chain_params.terms_version", p.terms_version)?,
-            dispute_window: i64::from(p.dispute_window),
-            ruling_period: i64::from(p.ruling_period),
-            arbitrator: p.arbitrator.map(addr_text),
-            staking_paused: p.staking_paused,
-        })
-    }
-
-    pub(crate) fn decode(&self) -> Result<ChainParams> {
-        const T: &str = "chain_params";
-        Ok(ChainParams {
-            fee_bps: uint(T, "fee_bps", self.fee_bps)?,
-            claim_timeout: uint(T, "claim_timeout", self.claim_timeout)?,
-            review_period: uint(T, "review_period", self.review_period)?,
-            min_stake: parse_amount(T, "min_stake", &self.min_stake)?,
-            unstake_cooldown: uint(T, "unstake_cooldown", self.unstake_cooldown)?,
-            strikes_to_ban: uint(T, "strikes_to_ban", self.strikes_to_ban)?,
-            established_completions: uint(
-                T,
-                "established_completions",
-                self.established_completions,
-            )?,
-            established_age: uint(T, "established_age", self.established_age)?,
-            treasury: self.treasury.as_deref().map(|t| parse_addr(T, "treasury", t)).transpose()?,
-            paused: self.paused,
-            terms_version: uint(T, "terms_version", self.terms_version)?,
-            dispute_window: uint(T, "dispute_window", self.dispute_window)?,
-            ruling_period: uint(T, "ruling_period", self.ruling_period)?,
-            arbitrator: self
-                .arbitrator
-                .as_deref()
-                .map(|a| parse_addr(T, "arbitrator", a))
-                .transpose()?,
-            staking_paused: self.staking_paused,
-        })
-    }
-}
-
-/// One `credits` row.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct RawCredit {
-    pub(crate) account: String,
-    pub(crate) amount: String,
-}
-
-impl RawCredit {
-    pub(crate) fn encode(c: &CreditRow) -> Self {
-        Self { account: addr_text(c.account), amount: amount_text(c.amount) }
-    }
-
-    pub(crate) fn decode(&self) -> Result<CreditRow> {
-        Ok(CreditRow {
-            account: parse_addr("credits", "account", &self.account)?,
-            amount: parse_amount("credits", "amount", &self.amount)?,
-        })
-    }
+    text: &str,
+) -> Result<T> {
+    text.parse().map_err(|err: T::Err| corrupt(table, column, err.to_string()))
 }
 
 /// One `blocks` row (also the checkpoint's columns).

@@ -1,10 +1,16 @@
 //! The column lists of every table, written once: each column's name, its stored kind and how to
-//! read it from the row's stored form. Both backends build their SELECT lists and bulk writes
+//! read it from the row's stored form (for runs, agents, parameters and credits, with the domain
+//! type it holds, from which `table!` derives the rest). Both backends build their SELECT lists and bulk writes
 //! from these tables (Postgres as `UNNEST` arrays, SQLite as chunked multi-row `VALUES`), so a
 //! new column is one line here plus the migrations, and the column count of a chunk can never
 //! drift from the list.
 
-use crate::codec::{RawAgent, RawBlock, RawCredit, RawEvent, RawParams, RawRun};
+use runs_primitives::{Address, AgentId, AgentStatus, RunId, RunState, Usdc};
+
+use crate::{
+    AgentRow, ChainParams, CreditRow, Dispute, Rejection, Result, RunRow,
+    codec::{RawBlock, RawEvent, Stored},
+};
 
 /// How a column is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +58,30 @@ impl Value {
 impl From<i64> for Value {
     fn from(v: i64) -> Self {
         Self::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        Self::Int(v)
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Self::Text(Some(v))
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        Self::Text(v)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Self::Bool(v)
     }
 }
 
@@ -156,107 +186,139 @@ pub(crate) const EVENTS: Table<RawEvent> = Table {
     ],
 };
 
-/// `runs`.
-pub(crate) const RUNS: Table<RawRun> = Table {
-    name: "runs",
-    key: &["run_id"],
-    columns: &[
-        col("run_id", Kind::Int, |r| int(r.run_id)),
-        col("poster", Kind::Text, |r| text(&r.poster)),
-        col("spec_uri", Kind::Text, |r| text(&r.spec_uri)),
-        col("reward", Kind::Amount, |r| text(&r.reward)),
-        col("fee", Kind::Amount, |r| text(&r.fee)),
-        col("deadline", Kind::Int, |r| int(r.deadline)),
-        col("state", Kind::Text, |r| text(&r.state)),
-        col("agent_id", Kind::Int, |r| Value::Int(r.agent_id)),
-        col("agent_wallet", Kind::Text, |r| Value::Text(r.agent_wallet.clone())),
-        col("deliverable_uri", Kind::Text, |r| Value::Text(r.deliverable_uri.clone())),
-        col("revision_count", Kind::Int, |r| int(r.revision_count)),
-        col("max_revisions", Kind::Int, |r| int(r.max_revisions)),
-        col("claim_timeout", Kind::Int, |r| int(r.claim_timeout)),
-        col("review_period", Kind::Int, |r| int(r.review_period)),
-        col("dispute_window", Kind::Int, |r| int(r.dispute_window)),
-        col("ruling_period", Kind::Int, |r| int(r.ruling_period)),
-        col("arbitrator", Kind::Text, |r| text(&r.arbitrator)),
-        col("required_stake", Kind::Amount, |r| text(&r.required_stake)),
-        col("terms_version", Kind::Int, |r| int(r.terms_version)),
-        col("settled", Kind::Bool, |r| Value::Bool(r.settled)),
-        col("rejection", Kind::Text, |r| Value::Text(r.rejection.clone())),
-        col("dispute", Kind::Text, |r| Value::Text(r.dispute.clone())),
-        col("funded", Kind::Bool, |r| Value::Bool(r.funded)),
-        col("claimed_at", Kind::Int, |r| Value::Int(r.claimed_at)),
-        col("submitted_at", Kind::Int, |r| Value::Int(r.submitted_at)),
-        col("timer_start", Kind::Int, |r| Value::Int(r.timer_start)),
-        col("created_at", Kind::Int, |r| int(r.created_at)),
-        col("updated_at", Kind::Int, |r| int(r.updated_at)),
-        col("created_block", Kind::Int, |r| int(r.created_block)),
-        col("updated_block", Kind::Int, |r| int(r.updated_block)),
-    ],
-};
+/// A table whose rows are one domain struct: `table!(CONST: Raw(Row) in "name", key [...] { field:
+/// Type, ... })` defines, from that one list, the `Raw` struct of stored values (read from a row
+/// by name), its `encode` from and `decode` to `Row` through [`Stored`], and the [`Table`]
+/// `CONST` with each column's kind. Each `Type` must be the `Row` field's own type.
+macro_rules! table {
+    (
+        $(#[$doc:meta])*
+        $konst:ident: $raw:ident($row:ident) in $table:literal, key [$($key:literal),*] {
+            $($field:ident: $ty:ty,)+
+        }
+    ) => {
+        #[doc = concat!("One `", $table, "` row as stored.")]
+        #[derive(Debug, Clone, sqlx::FromRow)]
+        pub(crate) struct $raw {
+            $(pub(crate) $field: <$ty as Stored>::Raw,)+
+        }
 
-/// `agents`.
-pub(crate) const AGENTS: Table<RawAgent> = Table {
-    name: "agents",
-    key: &["agent_id"],
-    columns: &[
-        col("agent_id", Kind::Int, |r| int(r.agent_id)),
-        col("wallet", Kind::Text, |r| text(&r.wallet)),
-        col("metadata_uri", Kind::Text, |r| text(&r.metadata_uri)),
-        col("stake", Kind::Amount, |r| text(&r.stake)),
-        col("reserved", Kind::Amount, |r| text(&r.reserved)),
-        col("pending_unstake", Kind::Amount, |r| text(&r.pending_unstake)),
-        col("unstake_ready_at", Kind::Int, |r| Value::Int(r.unstake_ready_at)),
-        col("staked_since", Kind::Int, |r| Value::Int(r.staked_since)),
-        col("frozen", Kind::Bool, |r| Value::Bool(r.frozen)),
-        col("banned", Kind::Bool, |r| Value::Bool(r.banned)),
-        col("strikes", Kind::Int, |r| int(r.strikes)),
-        col("rejections", Kind::Int, |r| int(r.rejections)),
-        col("disputes_won", Kind::Int, |r| int(r.disputes_won)),
-        col("disputes_lost", Kind::Int, |r| int(r.disputes_lost)),
-        col("claims", Kind::Int, |r| int(r.claims)),
-        col("completions", Kind::Int, |r| int(r.completions)),
-        col("active_claims", Kind::Int, |r| int(r.active_claims)),
-        col("volume", Kind::Amount, |r| text(&r.volume)),
-        col("last_status", Kind::Text, |r| text(&r.last_status)),
-        col("registered_at", Kind::Int, |r| int(r.registered_at)),
-        col("updated_at", Kind::Int, |r| int(r.updated_at)),
-        col("registered_block", Kind::Int, |r| int(r.registered_block)),
-        col("updated_block", Kind::Int, |r| int(r.updated_block)),
-    ],
-};
+        impl $raw {
+            pub(crate) fn encode(row: &$row) -> Result<Self> {
+                Ok(Self {
+                    $($field: Stored::store(&row.$field, concat!($table, ".", stringify!($field)))?,)+
+                })
+            }
 
-/// `chain_params`: one row per chain.
-pub(crate) const PARAMS: Table<RawParams> = Table {
-    name: "chain_params",
-    key: &[],
-    columns: &[
-        col("fee_bps", Kind::Int, |p| int(p.fee_bps)),
-        col("claim_timeout", Kind::Int, |p| int(p.claim_timeout)),
-        col("review_period", Kind::Int, |p| int(p.review_period)),
-        col("min_stake", Kind::Amount, |p| text(&p.min_stake)),
-        col("unstake_cooldown", Kind::Int, |p| int(p.unstake_cooldown)),
-        col("strikes_to_ban", Kind::Int, |p| int(p.strikes_to_ban)),
-        col("established_completions", Kind::Int, |p| int(p.established_completions)),
-        col("established_age", Kind::Int, |p| int(p.established_age)),
-        col("treasury", Kind::Text, |p| Value::Text(p.treasury.clone())),
-        col("paused", Kind::Bool, |p| Value::Bool(p.paused)),
-        col("terms_version", Kind::Int, |p| int(p.terms_version)),
-        col("dispute_window", Kind::Int, |p| int(p.dispute_window)),
-        col("ruling_period", Kind::Int, |p| int(p.ruling_period)),
-        col("arbitrator", Kind::Text, |p| Value::Text(p.arbitrator.clone())),
-        col("staking_paused", Kind::Bool, |p| Value::Bool(p.staking_paused)),
-    ],
-};
+            pub(crate) fn decode(&self) -> Result<$row> {
+                Ok($row { $($field: Stored::load(&self.$field, $table, stringify!($field))?,)+ })
+            }
+        }
 
-/// `credits`.
-pub(crate) const CREDITS: Table<RawCredit> = Table {
-    name: "credits",
-    key: &["account"],
-    columns: &[
-        col("account", Kind::Text, |c| text(&c.account)),
-        col("amount", Kind::Amount, |c| text(&c.amount)),
-    ],
-};
+        $(#[$doc])*
+        pub(crate) const $konst: Table<$raw> = Table {
+            name: $table,
+            key: &[$($key),*],
+            columns: &[$(col(stringify!($field), <$ty as Stored>::KIND, |r: &$raw| {
+                r.$field.clone().into()
+            }),)+],
+        };
+    };
+}
+
+table! {
+    /// `runs`.
+    RUNS: RawRun(RunRow) in "runs", key ["run_id"] {
+        run_id: RunId,
+        poster: Address,
+        spec_uri: String,
+        reward: Usdc,
+        fee: Usdc,
+        deadline: u64,
+        state: RunState,
+        agent_id: Option<AgentId>,
+        agent_wallet: Option<Address>,
+        deliverable_uri: Option<String>,
+        revision_count: u8,
+        max_revisions: u8,
+        claim_timeout: u32,
+        review_period: u32,
+        dispute_window: u32,
+        ruling_period: u32,
+        arbitrator: Address,
+        required_stake: Usdc,
+        terms_version: u64,
+        settled: bool,
+        rejection: Option<Rejection>,
+        dispute: Option<Dispute>,
+        funded: bool,
+        claimed_at: Option<u64>,
+        submitted_at: Option<u64>,
+        timer_start: Option<u64>,
+        created_at: u64,
+        updated_at: u64,
+        created_block: u64,
+        updated_block: u64,
+    }
+}
+
+table! {
+    /// `agents`.
+    AGENTS: RawAgent(AgentRow) in "agents", key ["agent_id"] {
+        agent_id: AgentId,
+        wallet: Address,
+        metadata_uri: String,
+        stake: Usdc,
+        reserved: Usdc,
+        pending_unstake: Usdc,
+        unstake_ready_at: Option<u64>,
+        staked_since: Option<u64>,
+        frozen: bool,
+        banned: bool,
+        strikes: u32,
+        rejections: u32,
+        disputes_won: u32,
+        disputes_lost: u32,
+        claims: u32,
+        completions: u32,
+        active_claims: u32,
+        volume: Usdc,
+        last_status: AgentStatus,
+        registered_at: u64,
+        updated_at: u64,
+        registered_block: u64,
+        updated_block: u64,
+    }
+}
+
+table! {
+    /// `chain_params`: one row per chain.
+    PARAMS: RawParams(ChainParams) in "chain_params", key [] {
+        fee_bps: u16,
+        claim_timeout: u32,
+        review_period: u32,
+        min_stake: Usdc,
+        unstake_cooldown: u32,
+        strikes_to_ban: u16,
+        established_completions: u16,
+        established_age: u32,
+        treasury: Option<Address>,
+        paused: bool,
+        terms_version: u64,
+        dispute_window: u32,
+        ruling_period: u32,
+        arbitrator: Option<Address>,
+        staking_paused: bool,
+    }
+}
+
+table! {
+    /// `credits`.
+    CREDITS: RawCredit(CreditRow) in "credits", key ["account"] {
+        account: Address,
+        amount: Usdc,
+    }
+}
 
 /// `blocks`: the recent-block window.
 pub(crate) const BLOCKS: Table<RawBlock> = Table {
@@ -287,6 +349,31 @@ pub(crate) const CHECKPOINT: Table<(RawBlock, i64)> = Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
+
+    #[test]
+    fn a_generated_row_round_trips_and_names_the_column_at_fault() {
+        let params = ChainParams {
+            treasury: Some(Address::repeat_byte(7)),
+            min_stake: Usdc::whole(20),
+            ..ChainParams::default()
+        };
+        let raw = RawParams::encode(&params).unwrap();
+        assert_eq!(raw.treasury.as_deref(), Some("0x0707070707070707070707070707070707070707"));
+        assert_eq!(raw.decode().unwrap(), params);
+        let huge = ChainParams { terms_version: u64::MAX, ..params };
+        assert!(matches!(
+            RawParams::encode(&huge),
+            Err(Error::OutOfRange { column: "chain_params.terms_version", .. })
+        ));
+        let bad = RawCredit { account: "0x12".into(), amount: "1".into() };
+        assert!(matches!(
+            bad.decode(),
+            Err(Error::Corrupt { table: "credits", column: "account", .. })
+        ));
+        let kinds: Vec<Kind> = PARAMS.columns.iter().take(4).map(|c| c.kind).collect();
+        assert_eq!(kinds, [Kind::Int, Kind::Int, Kind::Int, Kind::Amount]);
+    }
 
     #[test]
     fn keys_come_first_and_names_are_unique() {

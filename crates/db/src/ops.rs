@@ -8,8 +8,11 @@ use sqlx::{FromRow, QueryBuilder, postgres::PgRow, sqlite::SqliteRow};
 
 use crate::{
     Error, Result,
-    codec::{RawAgent, RawBlock, RawCredit, RawEvent, RawParams, RawRun},
-    columns::{AGENTS, BLOCKS, CHECKPOINT, CREDITS, EVENTS, Kind, PARAMS, RUNS, Table, Value},
+    codec::{RawBlock, RawEvent},
+    columns::{
+        AGENTS, BLOCKS, CHECKPOINT, CREDITS, EVENTS, Kind, PARAMS, RUNS, RawAgent, RawCredit,
+        RawParams, RawRun, Table, Value,
+    },
 };
 
 /// The tables an indexer writes row by row, whose secondary indexes a backfill may set aside.

@@ -15,11 +15,8 @@ use sqlx::{QueryBuilder, pool::PoolConnection};
 
 use crate::{
     AgentRow, BlockRef, ChainParams, Result, RunRow,
-    codec::{
-        RawAgent, RawBlock, RawEvent, RawParams, RawRun, addr_text, amount_text, int, parse_addr,
-        uint,
-    },
-    columns::{AGENTS, BLOCKS, EVENTS, PARAMS, RUNS},
+    codec::{RawBlock, RawEvent, addr_text, amount_text, int, parse_addr, uint},
+    columns::{AGENTS, BLOCKS, EVENTS, PARAMS, RUNS, RawAgent, RawParams, RawRun},
     readpool::PgReadConn,
 };
 

@@ -20,7 +20,8 @@ use tracing::{debug, info};
 use crate::{
     AgentRow, BlockRef, ChainParams, CommitStats, CreditRow, Error, RangeCommit, Result,
     RollbackStats, RunRow, Snapshot, WriterLock,
-    codec::{RawAgent, RawBlock, RawCredit, RawEvent, RawParams, RawRun, addr_text, int, uint},
+    codec::{RawBlock, RawEvent, addr_text, int, uint},
+    columns::{RawAgent, RawCredit, RawParams, RawRun},
     lock,
     ops::{Dialect, Keys, Ops},
     read::Reader,
@@ -479,7 +480,7 @@ impl Fold {
         self.agents.values().flatten().map(RawAgent::encode).collect()
     }
 
-    fn raw_credits(&self) -> Vec<RawCredit> {
+    fn raw_credits(&self) -> Result<Vec<RawCredit>> {
         self.credits.values().flatten().map(RawCredit::encode).collect()
     }
 }
@@ -579,7 +580,7 @@ async fn commit_range<DB: Dialect>(
         ops.insert_new_runs(chain, &new_runs).await?;
         ops.upsert_runs(chain, &changed_runs).await?;
         ops.upsert_agents(chain, &agents).await?;
-        ops.upsert_credits(chain, &fold.raw_credits()).await?;
+        ops.upsert_credits(chain, &fold.raw_credits()?).await?;
         if fold.params != params_before {
             ops.set_params(
                 chain,
@@ -691,7 +692,7 @@ async fn rollback_to<DB: Dialect>(
     ops.delete_credits(chain, &credit_keys).await?;
     ops.upsert_runs(chain, &fold.raw_runs()?).await?;
     ops.upsert_agents(chain, &fold.raw_agents()?).await?;
-    ops.upsert_credits(chain, &fold.raw_credits()).await?;
+    ops.upsert_credits(chain, &fold.raw_credits()?).await?;
     ops.set_params(chain, fold.params.as_ref().map(RawParams::encode).transpose()?.as_ref())
         .await?;
     ops.set_checkpoint(chain, &ancestor_raw, now_unix()).await?;
