@@ -1,72 +1,9 @@
 //! The JSON shapes of SPEC §5, field for field: camelCase names, amounts as strings of USDC base
 //! units, times as ISO 8601 UTC (or null), addresses EIP-55 checksummed, ids as integers.
 
+use runs_primitives::{AgentStatus, RunState};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// A run's state (`RunEscrow.RunState`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[allow(missing_docs)]
-pub enum RunStateName {
-    Draft,
-    Open,
-    Claimed,
-    InProgress,
-    Submitted,
-    Approved,
-    RevisionRequested,
-    Rejected,
-    Cancelled,
-    Expired,
-    Disputed,
-    Resolved,
-}
-
-impl From<runs_primitives::RunState> for RunStateName {
-    fn from(state: runs_primitives::RunState) -> Self {
-        use runs_primitives::RunState as S;
-        match state {
-            S::Draft => Self::Draft,
-            S::Open => Self::Open,
-            S::Claimed => Self::Claimed,
-            S::InProgress => Self::InProgress,
-            S::Submitted => Self::Submitted,
-            S::Approved => Self::Approved,
-            S::RevisionRequested => Self::RevisionRequested,
-            S::Rejected => Self::Rejected,
-            S::Cancelled => Self::Cancelled,
-            S::Expired => Self::Expired,
-            S::Disputed => Self::Disputed,
-            S::Resolved => Self::Resolved,
-        }
-    }
-}
-
-/// An agent's rung on the trust ladder (`StakeVault.AgentStatus`), derived at the indexed block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[allow(missing_docs)]
-pub enum AgentStatusName {
-    Unverified,
-    Provisional,
-    Established,
-    Frozen,
-    Banned,
-}
-
-impl From<runs_primitives::AgentStatus> for AgentStatusName {
-    fn from(status: runs_primitives::AgentStatus) -> Self {
-        use runs_primitives::AgentStatus as S;
-        match status {
-            S::Unverified => Self::Unverified,
-            S::Provisional => Self::Provisional,
-            S::Established => Self::Established,
-            S::Frozen => Self::Frozen,
-            S::Banned => Self::Banned,
-        }
-    }
-}
 
 /// A run (SPEC §5 `Run`; the seed's field names first).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -91,7 +28,7 @@ pub struct Run {
     #[schema(example = "2030-01-01T00:00:00Z")]
     pub deadline: String,
     /// Where the run is in its life.
-    pub state: RunStateName,
+    pub state: RunState,
     /// The agent holding the run (still set on an EXPIRED-by-slash or terminal run).
     pub claimed_by: Option<u64>,
     /// That agent's wallet.
@@ -295,7 +232,7 @@ pub struct EligibilityAgent {
     /// The agent id.
     pub id: u64,
     /// Its status at the indexed block.
-    pub status: AgentStatusName,
+    pub status: AgentStatus,
     /// Its stake (base units).
     pub staked_amount: String,
     /// Whether the stake is at least the minimum.
@@ -311,7 +248,7 @@ pub struct EligibilityRun {
     /// The run id.
     pub id: u64,
     /// Its state.
-    pub state: RunStateName,
+    pub state: RunState,
     /// Its reward (base units).
     pub reward: String,
     /// What a claim reserves of the agent's stake (base units).
@@ -407,7 +344,7 @@ pub struct Agent {
     /// Where it describes itself.
     pub metadata_uri: String,
     /// Its status at the indexed block.
-    pub status: AgentStatusName,
+    pub status: AgentStatus,
     /// Stake in the vault, free and reserved (base units).
     pub staked_amount: String,
     /// The part of the stake reserved by live claims (base units).
@@ -484,7 +421,7 @@ pub struct Stake {
     /// The agent id.
     pub agent_id: u64,
     /// Its status at the indexed block.
-    pub status: AgentStatusName,
+    pub status: AgentStatus,
     /// Stake in the vault, free and reserved (base units).
     pub staked_amount: String,
     /// The part reserved by live claims: what their slashes or lost disputes can take (base units).

@@ -265,7 +265,7 @@ carries `X-Indexed-Block`. Errors are `{error: {code, message}}`.",
     components(schemas(
         ErrorBody,
         ErrorDetail,
-        dto::RunStateName,
+        runs_primitives::RunState,
         handlers::runs::SortName,
         handlers::runs::OrderName
     ))

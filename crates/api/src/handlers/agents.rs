@@ -149,7 +149,7 @@ pub(crate) async fn get_stake(
     let min = derive::min_stake(params.as_ref());
     Ok(Json(Stake {
         agent_id: id,
-        status: derive::agent_status(&agent, params.as_ref(), head.timestamp()).into(),
+        status: derive::agent_status(&agent, params.as_ref(), head.timestamp()),
         staked_amount: units(agent.stake),
         reserved_stake: units(agent.reserved),
         free_stake: units(derive::free_stake(&agent)),

@@ -16,7 +16,7 @@ use crate::{
     ApiError, ApiState, ErrorBody, derive,
     dto::{
         ClaimRequest, ClaimResponse, Eligibility, EligibilityAgent, EligibilityRun, RunDetail,
-        RunList, RunStateName, UnsignedTransaction,
+        RunList, UnsignedTransaction,
     },
     extract::{ApiJson, ApiQuery, Db, IdPath, parse_address, parse_id, parse_int, parse_usdc},
     format::{Cursor, checksum, parse_order, parse_sort, units},
@@ -54,7 +54,7 @@ pub(crate) struct ListRunsParams {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     /// Only runs in this state.
-    #[param(value_type = Option<RunStateName>)]
+    #[param(value_type = Option<runs_primitives::RunState>)]
     state: Option<String>,
     /// Minimum reward in whole USDC, up to 6 decimals (`100` = 100000000 base units).
     #[param(value_type = Option<String>, pattern = r"^[0-9]{1,30}(\.[0-9]{1,6})?$", example = "100")]
@@ -265,14 +265,14 @@ async fn check(
         reasons: reasons.iter().map(|r| r.code().to_owned()).collect(),
         agent: EligibilityAgent {
             id: agent_id,
-            status: derive::agent_status(&agent, params.as_ref(), now).into(),
+            status: derive::agent_status(&agent, params.as_ref(), now),
             staked_amount: units(agent.stake),
             has_min_stake: params.is_some() && agent.stake >= min,
             free_stake: units(derive::free_stake(&agent)),
         },
         run: EligibilityRun {
             id: run_id,
-            state: view.run.state.into(),
+            state: view.run.state,
             reward: units(view.run.reward),
             required_stake: units(view.run.required_stake),
         },

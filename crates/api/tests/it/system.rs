@@ -2,6 +2,7 @@
 
 use axum::{body::Body, http::Request};
 use runs_api::{ApiConfig, ChainHead};
+use runs_primitives::{AgentStatus, RunState};
 
 use crate::support::*;
 
@@ -94,6 +95,15 @@ async fn health_openapi_header_and_cors(db: &TestDb) {
     for field in ["bountyId", "posterAddress", "ipfsHash", "claimedByWallet", "deliverableHash"] {
         assert!(run.get(field).is_some(), "{field}");
     }
+    // The state and status names are the contract enums' own, from runs_primitives.
+    let schemas = &doc.json["components"]["schemas"];
+    for (schema, names) in [
+        ("RunState", RunState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+        ("AgentStatus", AgentStatus::ALL.iter().map(|s| s.as_str()).collect()),
+    ] {
+        assert_eq!(schemas[schema]["enum"], serde_json::json!(names), "{schema}");
+    }
+    assert_eq!(run["state"]["$ref"], "#/components/schemas/RunState");
 
     let preflight = Request::options("/api/runs")
         .header("origin", "https://dash.example")
