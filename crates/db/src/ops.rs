@@ -9,23 +9,11 @@ use sqlx::{FromRow, QueryBuilder, postgres::PgRow, sqlite::SqliteRow};
 use crate::{
     Error, Result,
     codec::{RawBlock, RawEvent},
-    columns::{
-        AGENTS, BLOCKS, CHECKPOINT, CREDITS, EVENTS, Kind, PARAMS, RUNS, RawAgent, RawCredit,
-        RawParams, RawRun, Table, Value,
-    },
+    columns::{BLOCKS, CHECKPOINT, EVENTS, Kind, PARAMS, RUNS, RawParams, RawRun, Table, Value},
 };
 
 /// The tables an indexer writes row by row, whose secondary indexes a backfill may set aside.
 const DEFERRABLE: [&str; 3] = ["events", "runs", "agents"];
-
-/// Which rows of a table to load.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Keys<'a, T> {
-    /// Every row of the chain.
-    All,
-    /// Only these keys.
-    Only(&'a [T]),
-}
 
 /// A list of keys to match a column against.
 #[derive(Debug, Clone, Copy)]
@@ -194,41 +182,56 @@ impl<DB: Dialect> Ops<'_, DB> {
     }
 
     /// Insert or replace rows of `table`.
-    async fn upsert<R>(&mut self, chain: i64, table: &Table<R>, rows: &[R]) -> Result<()> {
+    pub(crate) async fn upsert<R>(
+        &mut self,
+        chain: i64,
+        table: &Table<R>,
+        rows: &[R],
+    ) -> Result<()> {
         self.insert::<R, (i64,)>(chain, table, rows, &table.on_conflict_update(), None).await?;
         Ok(())
     }
 
-    /// Rows of `table`: all of the chain's (by key), or only those whose key is in `keys`.
-    async fn load<R: Row>(
+    /// Every row of `table` of the chain, by key.
+    pub(crate) async fn load_all<R: Row>(
         &mut self,
         chain: i64,
         table: &Table<R>,
-        keys: Option<KeyList<'_>>,
     ) -> Result<Vec<R>> {
         let mut qb = select::<DB, _>(table, table.name, chain);
-        match keys {
-            None => {
-                qb.push(" ORDER BY ").push(table.key.join(", "));
-            }
-            Some(keys) => {
-                qb.push(" AND ");
-                DB::push_in(&mut qb, table.key[0], keys)?;
-            }
-        }
+        qb.push(" ORDER BY ").push(table.key.join(", "));
+        DB::fetch_all(self.0, &mut qb).await
+    }
+
+    /// The rows of `table` whose key is in `keys`.
+    pub(crate) async fn load<'k, R: Row, K>(
+        &mut self,
+        chain: i64,
+        table: &Table<R>,
+        keys: &'k [K],
+    ) -> Result<Vec<R>>
+    where
+        KeyList<'k>: From<&'k [K]>,
+    {
+        let mut qb = select::<DB, _>(table, table.name, chain);
+        qb.push(" AND ");
+        DB::push_in(&mut qb, table.key[0], keys.into())?;
         DB::fetch_all(self.0, &mut qb).await
     }
 
     /// Delete the rows of `table` whose key is in `keys`.
-    async fn delete_keys<R>(
+    pub(crate) async fn delete_keys<'k, R, K>(
         &mut self,
         chain: i64,
         table: &Table<R>,
-        keys: KeyList<'_>,
-    ) -> Result<()> {
+        keys: &'k [K],
+    ) -> Result<()>
+    where
+        KeyList<'k>: From<&'k [K]>,
+    {
         let mut qb = delete::<DB>(table.name, chain);
         qb.push(" AND ");
-        DB::push_in(&mut qb, table.key[0], keys)?;
+        DB::push_in(&mut qb, table.key[0], keys.into())?;
         DB::execute(self.0, &mut qb).await?;
         Ok(())
     }
@@ -261,7 +264,12 @@ impl<DB: Dialect> Ops<'_, DB> {
     /// Insert rows none of which can be stored yet (new events, runs they create) without a
     /// conflict check — `COPY` where the backend has it — inside a savepoint: `false`, with
     /// nothing inserted, if one was stored after all (the caller then takes the checked path).
-    async fn insert_new<R>(&mut self, chain: i64, table: &Table<R>, rows: &[R]) -> Result<bool> {
+    pub(crate) async fn insert_new<R>(
+        &mut self,
+        chain: i64,
+        table: &Table<R>,
+        rows: &[R],
+    ) -> Result<bool> {
         self.statement("SAVEPOINT new_rows").await?;
         let inserted = match DB::copy_in(self.0, chain, table, rows).await {
             Ok(true) => Ok(()),
@@ -279,15 +287,6 @@ impl<DB: Dialect> Ops<'_, DB> {
             }
             Err(e) => Err(e),
         }
-    }
-
-    /// [`Ops::insert_new`] of events.
-    pub(crate) async fn insert_new_events(
-        &mut self,
-        chain: i64,
-        events: &[RawEvent],
-    ) -> Result<bool> {
-        self.insert_new(chain, &EVENTS, events).await
     }
 
     async fn statement(&mut self, sql: &str) -> Result<u64> {
@@ -383,37 +382,9 @@ impl<DB: Dialect> Ops<'_, DB> {
         Ok((events, blocks))
     }
 
-    pub(crate) async fn load_runs(
-        &mut self,
-        chain: i64,
-        ids: Keys<'_, i64>,
-    ) -> Result<Vec<RawRun>> {
-        self.load(chain, &RUNS, ids.only().map(KeyList::from)).await
-    }
-
-    pub(crate) async fn load_agents(
-        &mut self,
-        chain: i64,
-        ids: Keys<'_, i64>,
-    ) -> Result<Vec<RawAgent>> {
-        self.load(chain, &AGENTS, ids.only().map(KeyList::from)).await
-    }
-
-    pub(crate) async fn load_credits(
-        &mut self,
-        chain: i64,
-        accounts: Keys<'_, String>,
-    ) -> Result<Vec<RawCredit>> {
-        self.load(chain, &CREDITS, accounts.only().map(KeyList::from)).await
-    }
-
     pub(crate) async fn load_params(&mut self, chain: i64) -> Result<Option<RawParams>> {
         let mut qb = select::<DB, _>(&PARAMS, PARAMS.name, chain);
         DB::fetch_optional(self.0, &mut qb).await
-    }
-
-    pub(crate) async fn upsert_runs(&mut self, chain: i64, rows: &[RawRun]) -> Result<()> {
-        self.upsert(chain, &RUNS, rows).await
     }
 
     /// Store runs that no stored row can hold yet (created by the range being committed): as
@@ -422,15 +393,7 @@ impl<DB: Dialect> Ops<'_, DB> {
         if rows.is_empty() || self.insert_new(chain, &RUNS, rows).await? {
             return Ok(());
         }
-        self.upsert_runs(chain, rows).await
-    }
-
-    pub(crate) async fn upsert_agents(&mut self, chain: i64, rows: &[RawAgent]) -> Result<()> {
-        self.upsert(chain, &AGENTS, rows).await
-    }
-
-    pub(crate) async fn upsert_credits(&mut self, chain: i64, rows: &[RawCredit]) -> Result<()> {
-        self.upsert(chain, &CREDITS, rows).await
+        self.upsert(chain, &RUNS, rows).await
     }
 
     /// Write the parameters, or delete them (`None`).
@@ -446,22 +409,6 @@ impl<DB: Dialect> Ops<'_, DB> {
                 Ok(())
             }
         }
-    }
-
-    pub(crate) async fn delete_runs(&mut self, chain: i64, ids: &[i64]) -> Result<()> {
-        self.delete_keys(chain, &RUNS, ids.into()).await
-    }
-
-    pub(crate) async fn delete_agents(&mut self, chain: i64, ids: &[i64]) -> Result<()> {
-        self.delete_keys(chain, &AGENTS, ids.into()).await
-    }
-
-    pub(crate) async fn delete_credits(&mut self, chain: i64, accounts: &[String]) -> Result<()> {
-        self.delete_keys(chain, &CREDITS, accounts.into()).await
-    }
-
-    pub(crate) async fn upsert_blocks(&mut self, chain: i64, blocks: &[RawBlock]) -> Result<()> {
-        self.upsert(chain, &BLOCKS, blocks).await
     }
 
     /// The highest feed position of the chain (events and retractions), 0 before any.
@@ -525,14 +472,5 @@ impl<DB: Dialect> Ops<'_, DB> {
         now: i64,
     ) -> Result<()> {
         self.upsert(chain, &CHECKPOINT, &[(block.clone(), now)]).await
-    }
-}
-
-impl<'a, T> Keys<'a, T> {
-    fn only(self) -> Option<&'a [T]> {
-        match self {
-            Self::All => None,
-            Self::Only(keys) => Some(keys),
-        }
     }
 }

@@ -21,9 +21,9 @@ use crate::{
     AgentRow, BlockRef, ChainParams, CommitStats, CreditRow, Error, RangeCommit, Result,
     RollbackStats, RunRow, Snapshot, WriterLock,
     codec::{RawBlock, RawEvent, addr_text, int, uint},
-    columns::{RawAgent, RawCredit, RawParams, RawRun},
+    columns::{AGENTS, BLOCKS, CREDITS, EVENTS, RUNS, RawAgent, RawCredit, RawParams, RawRun},
     lock,
-    ops::{Dialect, Keys, Ops},
+    ops::{Dialect, Ops},
     read::Reader,
     readpool::{PING_IF_IDLE_FOR, PgReadPool},
     reduce::{PARAM_KINDS, apply_agent, apply_credit, apply_params, apply_run, credit_account},
@@ -411,10 +411,10 @@ async fn load_everything<DB: Dialect>(
 ) -> Result<(Vec<RawEvent>, Vec<RawRun>, Vec<RawAgent>, Option<RawParams>, Vec<RawCredit>)> {
     Ok((
         ops.all_events(chain).await?,
-        ops.load_runs(chain, Keys::All).await?,
-        ops.load_agents(chain, Keys::All).await?,
+        ops.load_all(chain, &RUNS).await?,
+        ops.load_all(chain, &AGENTS).await?,
         ops.load_params(chain).await?,
-        ops.load_credits(chain, Keys::All).await?,
+        ops.load_all(chain, &CREDITS).await?,
     ))
 }
 
@@ -511,19 +511,20 @@ async fn commit_range<DB: Dialect>(
     // without a conflict check; should one still collide, the checked insert takes over.
     let current = ops.checkpoint(chain).await?;
     let above = |number: i64| current.as_ref().is_none_or(|c| number > c.number);
-    let fresh: Vec<&ChainEvent> =
-        if raw.iter().all(|e| above(e.block_number)) && ops.insert_new_events(chain, &raw).await? {
-            events.clone()
-        } else {
-            let inserted: HashSet<(String, i64)> =
-                ops.insert_events(chain, &raw).await?.into_iter().collect();
-            events
-                .iter()
-                .zip(&raw)
-                .filter(|(_, r)| inserted.contains(&(r.tx_hash.clone(), r.log_index)))
-                .map(|(e, _)| *e)
-                .collect()
-        };
+    let fresh: Vec<&ChainEvent> = if raw.iter().all(|e| above(e.block_number))
+        && ops.insert_new(chain, &EVENTS, &raw).await?
+    {
+        events.clone()
+    } else {
+        let inserted: HashSet<(String, i64)> =
+            ops.insert_events(chain, &raw).await?.into_iter().collect();
+        events
+            .iter()
+            .zip(&raw)
+            .filter(|(_, r)| inserted.contains(&(r.tx_hash.clone(), r.log_index)))
+            .map(|(e, _)| *e)
+            .collect()
+    };
     let mut stats = CommitStats {
         events_inserted: fresh.len() as u64,
         events_skipped: (commit.events.len() - fresh.len()) as u64,
@@ -549,15 +550,15 @@ async fn commit_range<DB: Dialect>(
             .filter(|id| !created.contains(id))
             .map(|id| int("runs.run_id", id.get()))
             .collect::<Result<_>>()?;
-        for raw in ops.load_runs(chain, Keys::Only(&stored)).await? {
+        for raw in ops.load(chain, &RUNS, &stored).await? {
             let row = raw.decode()?;
             fold.runs.insert(row.run_id, Some(row));
         }
-        for raw in ops.load_agents(chain, Keys::Only(&fold.agent_keys()?)).await? {
+        for raw in ops.load(chain, &AGENTS, &fold.agent_keys()?).await? {
             let row = raw.decode()?;
             fold.agents.insert(row.agent_id, Some(row));
         }
-        for raw in ops.load_credits(chain, Keys::Only(&fold.credit_keys())).await? {
+        for raw in ops.load(chain, &CREDITS, &fold.credit_keys()).await? {
             let row = raw.decode()?;
             fold.credits.insert(row.account, Some(row));
         }
@@ -578,9 +579,9 @@ async fn commit_range<DB: Dialect>(
         let (new_runs, changed_runs): (Vec<RawRun>, Vec<RawRun>) =
             runs.into_iter().partition(|run| created.contains(&run.run_id));
         ops.insert_new_runs(chain, &new_runs).await?;
-        ops.upsert_runs(chain, &changed_runs).await?;
-        ops.upsert_agents(chain, &agents).await?;
-        ops.upsert_credits(chain, &fold.raw_credits()?).await?;
+        ops.upsert(chain, &RUNS, &changed_runs).await?;
+        ops.upsert(chain, &AGENTS, &agents).await?;
+        ops.upsert(chain, &CREDITS, &fold.raw_credits()?).await?;
         if fold.params != params_before {
             ops.set_params(
                 chain,
@@ -608,7 +609,7 @@ async fn commit_range<DB: Dialect>(
     };
     let keep_from = head.saturating_sub(i64::try_from(commit.keep_blocks).unwrap_or(i64::MAX));
     blocks.retain(|b| b.number >= keep_from && b.number <= head);
-    ops.upsert_blocks(chain, &blocks).await?;
+    ops.upsert(chain, &BLOCKS, &blocks).await?;
     stats.blocks_pruned = ops.prune_blocks(chain, keep_from).await?;
     Ok(stats)
 }
@@ -637,7 +638,7 @@ async fn posters_of<DB: Dialect>(
     missing.sort_unstable();
     missing.dedup();
     if !missing.is_empty() {
-        for run in ops.load_runs(chain, Keys::Only(&missing)).await? {
+        for run in ops.load(chain, &RUNS, &missing).await? {
             posters.insert(RunId(uint("runs", "run_id", run.run_id)?), run.poster);
         }
     }
@@ -687,17 +688,17 @@ async fn rollback_to<DB: Dialect>(
         fold.apply(ev);
     }
 
-    ops.delete_runs(chain, &run_keys).await?;
-    ops.delete_agents(chain, &agent_keys).await?;
-    ops.delete_credits(chain, &credit_keys).await?;
-    ops.upsert_runs(chain, &fold.raw_runs()?).await?;
-    ops.upsert_agents(chain, &fold.raw_agents()?).await?;
-    ops.upsert_credits(chain, &fold.raw_credits()?).await?;
+    ops.delete_keys(chain, &RUNS, &run_keys).await?;
+    ops.delete_keys(chain, &AGENTS, &agent_keys).await?;
+    ops.delete_keys(chain, &CREDITS, &credit_keys).await?;
+    ops.upsert(chain, &RUNS, &fold.raw_runs()?).await?;
+    ops.upsert(chain, &AGENTS, &fold.raw_agents()?).await?;
+    ops.upsert(chain, &CREDITS, &fold.raw_credits()?).await?;
     ops.set_params(chain, fold.params.as_ref().map(RawParams::encode).transpose()?.as_ref())
         .await?;
     ops.set_checkpoint(chain, &ancestor_raw, now_unix()).await?;
     // The ancestor itself stays in the window: the next block's parent must match it.
-    ops.upsert_blocks(chain, std::slice::from_ref(&ancestor_raw)).await?;
+    ops.upsert(chain, &BLOCKS, std::slice::from_ref(&ancestor_raw)).await?;
 
     Ok(RollbackStats {
         events_deleted,
