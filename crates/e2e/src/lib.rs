@@ -10,45 +10,14 @@ use runs_api::{ApiConfig, ApiState, ChainHead};
 use runs_db::Store;
 use runs_indexer::{Backoff, Indexer, IndexerConfig};
 use runs_primitives::DeploymentManifest;
-use runs_testkit::{AnvilInstance, TestDatabase};
+use runs_testkit::AnvilInstance;
 use serde_json::Value;
 use tokio::{sync::watch, task::JoinHandle};
 
 /// How long the API may take to show a change made on chain.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// The two storage backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// A fresh database on the test Postgres server.
-    Postgres,
-    /// A SQLite file in a temporary directory.
-    Sqlite,
-}
-
-/// A fresh, migrated database; dropped (Postgres) or deleted (SQLite) with the guard.
-#[derive(Debug)]
-pub struct TestDb {
-    /// The store over it.
-    pub store: Store,
-    _database: TestDatabase,
-}
-
-impl TestDb {
-    /// A fresh database on `backend`.
-    ///
-    /// # Panics
-    /// When the database cannot be created (for Postgres: no server on 127.0.0.1:5432).
-    pub async fn new(backend: Backend) -> Self {
-        let database = match backend {
-            Backend::Postgres => TestDatabase::postgres("runs_e2e").await,
-            Backend::Sqlite => TestDatabase::sqlite(),
-        };
-        let store = Store::connect(Some(database.url())).await.expect("connect to the database");
-        store.migrate().await.expect("migrate");
-        Self { store, _database: database }
-    }
-}
+pub use runs_testkit::{Backend, TestDb};
 
 /// The indexer and the REST API running in this process for one chain, the API on a real
 /// socket.

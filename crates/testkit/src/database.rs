@@ -1,12 +1,13 @@
 //! A throwaway database per test (or benchmark round): a fresh Postgres database on the local
 //! server or another one (dropped afterwards, even when the test panics) or an SQLite file in a
-//! temporary directory.
+//! temporary directory; and [`TestDb`], a migrated store over one.
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use runs_db::Store;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 /// The maintenance database tests connect to in order to create their own (trust auth).
@@ -112,9 +113,75 @@ impl Drop for TestDatabase {
     }
 }
 
+/// The two storage backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh database on the test Postgres server.
+    Postgres,
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+}
+
+/// A fresh, migrated store on a database of its own, removed with it.
+#[derive(Debug)]
+pub struct TestDb {
+    /// The store over the database.
+    pub store: Store,
+    database: TestDatabase,
+}
+
+impl TestDb {
+    /// A fresh store on `backend`.
+    ///
+    /// # Panics
+    /// When the database cannot be created (for Postgres: no server at [`PG_ADMIN_URL`]) or
+    /// migrated.
+    pub async fn new(backend: Backend) -> Self {
+        let database = match backend {
+            Backend::Postgres => TestDatabase::postgres("runs_test").await,
+            Backend::Sqlite => TestDatabase::sqlite(),
+        };
+        let store = Store::connect(Some(database.url())).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        Self { store, database }
+    }
+
+    /// [`TestDb::new`] on Postgres.
+    pub async fn postgres() -> Self {
+        Self::new(Backend::Postgres).await
+    }
+
+    /// [`TestDb::new`] on SQLite.
+    pub async fn sqlite() -> Self {
+        Self::new(Backend::Sqlite).await
+    }
+
+    /// The database's connection URL.
+    pub fn url(&self) -> &str {
+        self.database.url()
+    }
+
+    /// A second, independent store on the same database (another "process").
+    ///
+    /// # Panics
+    /// When it cannot connect.
+    pub async fn connect_again(&self) -> Store {
+        Store::connect(Some(self.url())).await.expect("connect again")
+    }
+
+    /// A read-only store on the same database, as `runs serve` opens it.
+    ///
+    /// # Panics
+    /// When it cannot connect.
+    pub async fn connect_reader(&self) -> Store {
+        Store::connect_reader(Some(self.url())).await.expect("connect reader")
+    }
+}
+
 /// Run an async test body against both backends: `backends!(name, ...)` makes `name::postgres`
-/// and `name::sqlite` from `async fn name(db: &TestDb)`, where the calling test crate's
-/// `crate::support::TestDb` has `postgres()`, `sqlite()` and a `store` to close afterwards.
+/// and `name::sqlite` from `async fn name(db: &TestDb)`, where `TestDb` is [`TestDb`] or the
+/// calling test crate's own `crate::support::TestDb` with `postgres()`, `sqlite()` and a
+/// `store` to close afterwards.
 // `crate` is meant to be the caller's: each test crate brings its own `TestDb`.
 #[allow(clippy::crate_in_macro_def)]
 #[macro_export]

@@ -24,7 +24,7 @@ mod bulk;
 mod database;
 
 pub use bulk::create_and_fund_bulk;
-pub use database::{PG_ADMIN_URL, TestDatabase};
+pub use database::{Backend, PG_ADMIN_URL, TestDatabase, TestDb};
 
 use std::{
     path::{Path, PathBuf},

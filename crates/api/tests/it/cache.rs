@@ -11,8 +11,8 @@ use axum::{
 use runs_api::{ApiConfig, ChainHead};
 
 use crate::support::{
-    CHAIN, POSTER_1, Reply, TestDb, backends, block, create, create_with_spec, fund, get, seed,
-    send, usdc,
+    App, CHAIN, POSTER_1, Reply, TestDb, backends, block, create, create_with_spec, fund, get,
+    seed, send, usdc,
 };
 
 async fn get_if_none_match(app: &Router, uri: &str, etag: &str) -> Reply {

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use crate::support::{
-    CHAIN, POSTER_1, POSTER_2, TestDb, backends, block, claim, create, fund, get, seed, usdc,
+    App, CHAIN, POSTER_1, POSTER_2, TestDb, backends, block, claim, create, fund, get, seed, usdc,
 };
 
 /// The keys of every feed item.

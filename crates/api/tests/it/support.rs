@@ -14,7 +14,6 @@ use runs_primitives::{
     Address, AgentId, B256, ChainEvent, ClaimOutcome, LogPosition, MarketEvent, RunId, RunState,
     Usdc,
 };
-use runs_testkit::TestDatabase;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -30,41 +29,26 @@ pub(crate) const ESCROW: Address = Address::repeat_byte(0xe5);
 /// The arbitrator of every run of the fixture.
 pub(crate) const ARBITRATOR: Address = Address::repeat_byte(0xab);
 
-/// A migrated store that cleans up after itself.
-pub(crate) struct TestDb {
-    pub(crate) store: Store,
-    _database: TestDatabase,
-}
+pub(crate) use runs_testkit::{TestDb, backends};
 
-impl TestDb {
-    pub(crate) async fn postgres() -> Self {
-        Self::open(TestDatabase::postgres("runs_api_test").await).await
-    }
-
-    pub(crate) async fn sqlite() -> Self {
-        Self::open(TestDatabase::sqlite()).await
-    }
-
-    async fn open(database: TestDatabase) -> Self {
-        let store = Store::connect(Some(database.url())).await.expect("connect");
-        store.migrate().await.expect("migrate");
-        Self { store, _database: database }
-    }
-
-    /// The router over this store, with the escrow configured.
-    pub(crate) fn app(&self) -> Router {
+/// The router over a test store.
+pub(crate) trait App {
+    /// The router, with the escrow configured.
+    fn app(&self) -> Router {
         self.app_with(
             ApiConfig { run_escrow: Some(ESCROW), ..ApiConfig::new(CHAIN) },
             ChainHead::default(),
         )
     }
 
-    pub(crate) fn app_with(&self, config: ApiConfig, head: ChainHead) -> Router {
+    fn app_with(&self, config: ApiConfig, head: ChainHead) -> Router;
+}
+
+impl App for TestDb {
+    fn app_with(&self, config: ApiConfig, head: ChainHead) -> Router {
         runs_api::router(ApiState::new(self.store.clone(), config, head))
     }
 }
-
-pub(crate) use runs_testkit::backends;
 
 pub(crate) fn block_hash(number: u64) -> B256 {
     let mut bytes = [0u8; 32];

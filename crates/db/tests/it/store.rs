@@ -13,7 +13,7 @@ use runs_primitives::{
     Usdc,
 };
 
-use crate::support::{CHAIN, TestDb, at, backends, block};
+use crate::support::{CHAIN, TestDb, at, backends, block, column};
 
 const POSTER: Address = Address::repeat_byte(0x11);
 const WALLET: Address = Address::repeat_byte(0x22);
@@ -608,7 +608,7 @@ async fn amounts_round_trip_and_sort_numerically(db: &TestDb) {
         assert_eq!(run(&snap, i as u64 + 1).fee, *amount);
     }
     // ORDER BY reward is numeric order on both backends (text padding on SQLite).
-    let order = db.column("SELECT CAST(run_id AS TEXT) FROM runs ORDER BY reward, run_id").await;
+    let order = column(db, "SELECT CAST(run_id AS TEXT) FROM runs ORDER BY reward, run_id").await;
     assert_eq!(order, ["5", "2", "1", "6", "3", "4"]);
     // And the events' JSON payload keeps the exact value.
     let max = snap.events.iter().find(|e| e.event.run_id() == Some(RunId(4))).unwrap();
@@ -715,7 +715,7 @@ fn identity(event: &ChainEvent) -> String {
 
 /// The events table's identities.
 async fn stored(db: &TestDb) -> BTreeSet<String> {
-    db.column("SELECT tx_hash || ':' || CAST(log_index AS TEXT) FROM events")
+    column(db, "SELECT tx_hash || ':' || CAST(log_index AS TEXT) FROM events")
         .await
         .into_iter()
         .collect()
@@ -826,18 +826,21 @@ async fn the_feed_replays_to_exactly_the_events_table(db: &TestDb) {
 
 /// The definitions of the secondary (non-unique) indexes of the tables a backfill writes.
 async fn secondary_indexes(db: &TestDb) -> Vec<String> {
-    db.column(match db.store.backend() {
-        runs_db::Backend::Postgres => {
-            "SELECT pg_get_indexdef(x.indexrelid) FROM pg_index x \
+    column(
+        db,
+        match db.store.backend() {
+            runs_db::Backend::Postgres => {
+                "SELECT pg_get_indexdef(x.indexrelid) FROM pg_index x \
              JOIN pg_class t ON t.oid = x.indrelid \
              WHERE t.relname IN ('events', 'runs', 'agents') AND NOT x.indisunique ORDER BY 1"
-        }
-        runs_db::Backend::Sqlite => {
-            "SELECT sql FROM sqlite_master WHERE type = 'index' \
+            }
+            runs_db::Backend::Sqlite => {
+                "SELECT sql FROM sqlite_master WHERE type = 'index' \
              AND tbl_name IN ('events', 'runs', 'agents') AND sql IS NOT NULL \
              AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY 1"
-        }
-    })
+            }
+        },
+    )
     .await
 }
 

@@ -11,57 +11,13 @@ use runs_bindings::{MockUSDC, RunEscrow, StakeVault};
 use runs_db::{Snapshot, Store};
 use runs_indexer::{Backoff, Indexer, IndexerConfig};
 use runs_primitives::DeploymentManifest;
-use runs_testkit::{AnvilInstance, Deployment, TestDatabase};
+use runs_testkit::{AnvilInstance, Deployment};
 use tokio::{sync::oneshot, task::JoinHandle};
 
 /// The test Postgres server (trust auth); each test creates and drops its own database in it.
 pub(crate) use runs_testkit::PG_ADMIN_URL;
 
-/// The two backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Backend {
-    Postgres,
-    Sqlite,
-}
-
-/// A fresh, migrated store; its Postgres database (or SQLite directory) is removed on drop.
-pub(crate) struct TestDb {
-    pub(crate) store: Store,
-    database: TestDatabase,
-}
-
-impl TestDb {
-    pub(crate) async fn new(backend: Backend) -> Self {
-        match backend {
-            Backend::Postgres => Self::postgres().await,
-            Backend::Sqlite => Self::sqlite().await,
-        }
-    }
-
-    pub(crate) async fn postgres() -> Self {
-        Self::open(TestDatabase::postgres("runs_idx").await).await
-    }
-
-    pub(crate) async fn sqlite() -> Self {
-        Self::open(TestDatabase::sqlite()).await
-    }
-
-    async fn open(database: TestDatabase) -> Self {
-        let store = Store::connect(Some(database.url())).await.expect("connect");
-        store.migrate().await.expect("migrate");
-        Self { store, database }
-    }
-
-    /// The database's connection URL.
-    pub(crate) fn url(&self) -> &str {
-        self.database.url()
-    }
-
-    /// Another store on the same database (another "process").
-    pub(crate) async fn reconnect(&self) -> Store {
-        Store::connect(Some(self.url())).await.expect("reconnect")
-    }
-}
+pub(crate) use runs_testkit::{Backend, TestDb};
 
 /// A fast-polling configuration for tests.
 pub(crate) fn test_config() -> IndexerConfig {

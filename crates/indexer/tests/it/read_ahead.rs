@@ -61,7 +61,7 @@ async fn reading_ahead_gives_the_same_store_as_reading_in_turn() {
             .await
             .unwrap();
         assert!(db.store.deferred_indexes().await.unwrap() > 0, "{backend:?}: indexes in place");
-        Indexer::new(provider.clone(), db.reconnect().await, manifest, small(64))
+        Indexer::new(provider.clone(), db.connect_again().await, manifest, small(64))
             .run_until(head)
             .await
             .unwrap();

@@ -36,8 +36,9 @@ async fn two_indexers_on_one_postgres_hand_over_without_duplicates() {
 
     let db = TestDb::new(Backend::Postgres).await;
     // Two "processes": separate pools on the same database, started at the same moment.
-    let first = Running::spawn(provider.clone(), db.reconnect().await, manifest, test_config());
-    let second = Running::spawn(provider.clone(), db.reconnect().await, manifest, test_config());
+    let first = Running::spawn(provider.clone(), db.connect_again().await, manifest, test_config());
+    let second =
+        Running::spawn(provider.clone(), db.connect_again().await, manifest, test_config());
     wait_synced(&db.store, &provider, chain_id, Duration::from_secs(60)).await;
     assert!(db.store.try_lock_writer(chain_id).await.unwrap().is_none(), "someone holds the lock");
     more_runs().await;
@@ -49,7 +50,7 @@ async fn two_indexers_on_one_postgres_hand_over_without_duplicates() {
     wait_synced(&db.store, &provider, chain_id, Duration::from_secs(30)).await;
 
     // A third starts as a standby; stopping the second hands over to it.
-    let third = Running::spawn(provider.clone(), db.reconnect().await, manifest, test_config());
+    let third = Running::spawn(provider.clone(), db.connect_again().await, manifest, test_config());
     tokio::time::sleep(Duration::from_millis(300)).await;
     second.stop().await.expect("second indexer");
     more_runs().await;
