@@ -129,25 +129,14 @@ pub(crate) trait Stored: Sized {
     fn load(raw: &Self::Raw, table: &'static str, column: &'static str) -> Result<Self>;
 }
 
-impl Stored for u64 {
-    type Raw = i64;
-    const KIND: Kind = Kind::Int;
-    fn store(&self, at: &'static str) -> Result<i64> {
-        int(at, *self)
-    }
-    fn load(raw: &i64, table: &'static str, column: &'static str) -> Result<Self> {
-        uint(table, column, *raw)
-    }
-}
-
-/// Integers narrower than 64 bits always fit a column.
-macro_rules! stored_small_int {
+/// Every integer column is a signed 64-bit integer: a `u64` above `i64::MAX` is refused.
+macro_rules! stored_int {
     ($($ty:ty),+) => {$(
         impl Stored for $ty {
             type Raw = i64;
             const KIND: Kind = Kind::Int;
-            fn store(&self, _: &'static str) -> Result<i64> {
-                Ok(i64::from(*self))
+            fn store(&self, at: &'static str) -> Result<i64> {
+                int(at, u64::from(*self))
             }
             fn load(raw: &i64, table: &'static str, column: &'static str) -> Result<Self> {
                 uint(table, column, *raw)
@@ -155,7 +144,7 @@ macro_rules! stored_small_int {
         }
     )+};
 }
-stored_small_int!(u8, u16, u32);
+stored_int!(u8, u16, u32, u64);
 
 /// Ids are integers.
 macro_rules! stored_id {
