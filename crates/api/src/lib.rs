@@ -345,8 +345,9 @@ pub fn router(state: ApiState) -> Router {
 fn cors_layer(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE])
-        .expose_headers([HeaderName::from_static(INDEXED_BLOCK_HEADER)]);
+        // A page on another origin revalidates with `If-None-Match` and reads the `ETag`.
+        .allow_headers([header::CONTENT_TYPE, header::IF_NONE_MATCH])
+        .expose_headers([HeaderName::from_static(INDEXED_BLOCK_HEADER), header::ETAG]);
     if origins.iter().any(|o| o == "*") {
         layer.allow_origin(AllowOrigin::any())
     } else {

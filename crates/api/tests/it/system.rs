@@ -108,10 +108,12 @@ async fn health_openapi_header_and_cors(db: &TestDb) {
     let preflight = Request::options("/api/runs")
         .header("origin", "https://dash.example")
         .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "if-none-match")
         .body(Body::empty())
         .unwrap();
     let r = send(&app, preflight).await;
     assert_eq!(r.headers["access-control-allow-origin"], "*");
+    assert!(r.headers["access-control-allow-headers"].to_str().unwrap().contains("if-none-match"));
 
     let strict = db.app_with(
         ApiConfig { cors_origins: vec!["https://dash.example".into()], ..ApiConfig::new(CHAIN) },
@@ -126,6 +128,9 @@ async fn health_openapi_header_and_cors(db: &TestDb) {
     )
     .await;
     assert_eq!(ok.headers["access-control-allow-origin"], "https://dash.example");
+    // A page on that origin can read the freshness header and the ETag to revalidate with.
+    let exposed = ok.headers["access-control-expose-headers"].to_str().unwrap().to_lowercase();
+    assert!(exposed.contains("x-indexed-block") && exposed.contains("etag"), "{exposed}");
     let other = send(
         &strict,
         Request::get("/api/runs")
