@@ -275,6 +275,11 @@ pub(crate) struct IndexerArgs {
         default_value_t = defaults().request_timeout.as_secs()
     )]
     request_timeout_secs: u64,
+
+    /// Keep the secondary indexes in place during an initial sync instead of building them once
+    /// near the head: a slower backfill, but the API's filtered reads stay fast meanwhile.
+    #[arg(long, env = "RUNS_INDEX_KEEP_INDEXES")]
+    keep_indexes: bool,
 }
 
 impl IndexerArgs {
@@ -287,6 +292,7 @@ impl IndexerArgs {
             poll_interval: Duration::from_millis(self.poll_interval_ms),
             confirmations: self.confirmations,
             request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            defer_indexes: defaults().defer_indexes && !self.keep_indexes,
             ..defaults()
         }
     }
@@ -432,5 +438,7 @@ mod tests {
         assert_eq!(config.poll_interval, expected.poll_interval);
         assert_eq!(config.confirmations, expected.confirmations);
         assert_eq!(config.request_timeout, expected.request_timeout);
+        assert_eq!(config.defer_indexes, expected.defer_indexes);
+        assert!(!Cli::parse_from(["runs", "--keep-indexes"]).indexer.config().defer_indexes);
     }
 }
