@@ -34,6 +34,8 @@ pub const DEFAULT_SQLITE_PATH: &str = ".runs/runs.db";
 
 /// How long a SQLite statement waits for another connection's write lock before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// SQLite's `cache_size` of each connection (negative: in KiB), 32 MiB.
+const SQLITE_CACHE_KIB: &str = "-32768";
 
 /// The kinds whose events fold into `credits`.
 const CREDIT_KINDS: [&str; 2] = ["CreditAdded", "CreditWithdrawn"];
@@ -185,7 +187,11 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a committed range survives power loss, not only a killed process.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            // A page cache of 32 MiB per connection instead of SQLite's 2 MiB: a backfill keeps
+            // rereading the pages of the tables and indexes it grows, and with the larger cache a
+            // 100k-event backfill ran 7% faster (side by side, every round faster).
+            .pragma("cache_size", SQLITE_CACHE_KIB);
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         info!(target: "runs::db", backend = "sqlite", path = %path.display(), "connected");
         Ok(Self { inner: Inner::Sqlite { pool, path: path.to_owned() } })

@@ -985,6 +985,18 @@ async fn a_role_that_cannot_drop_indexes_changes_nothing() {
     assert_eq!(secondary_indexes(&db).await, before);
 }
 
+/// Every SQLite connection gets the larger page cache (see `Store::connect_sqlite`).
+#[tokio::test]
+async fn sqlite_connections_have_a_32_mib_page_cache() {
+    let db = TestDb::sqlite().await;
+    let pool = db.store.sqlite_pool().unwrap();
+    for _ in 0..3 {
+        let kib: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(pool).await.unwrap();
+        assert_eq!(kib, -32_768);
+    }
+    db.store.close().await;
+}
+
 backends!(
     text_with_escapes_round_trips,
     indexes_set_aside_for_a_backfill_come_back_the_same,
