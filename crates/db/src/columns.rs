@@ -1,9 +1,9 @@
 //! The column lists of every table, written once: each column's name, its stored kind and how to
-//! read it from the row's stored form (for runs, agents, parameters and credits, with the domain
-//! type it holds, from which `table!` derives the rest). Both backends build their SELECT lists and bulk writes
-//! from these tables (Postgres as `UNNEST` arrays, SQLite as chunked multi-row `VALUES`), so a
-//! new column is one line here plus the migrations, and the column count of a chunk can never
-//! drift from the list.
+//! read it from the row's stored form (for runs, agents, parameters and credits, the domain type
+//! it holds, from which `table!` derives the rest). Both backends build their SELECT lists and
+//! bulk writes from these tables (Postgres as `UNNEST` arrays, SQLite as chunked multi-row
+//! `VALUES`), so a new column is one line here plus the migrations, and the column count of a
+//! chunk can never drift from the list.
 
 use runs_primitives::{Address, AgentId, AgentStatus, RunId, RunState, Usdc};
 
@@ -206,7 +206,10 @@ macro_rules! table {
         impl $raw {
             pub(crate) fn encode(row: &$row) -> Result<Self> {
                 Ok(Self {
-                    $($field: Stored::store(&row.$field, concat!($table, ".", stringify!($field)))?,)+
+                    $($field: Stored::store(
+                        &row.$field,
+                        concat!($table, ".", stringify!($field)),
+                    )?,)+
                 })
             }
 
