@@ -36,12 +36,14 @@ pub(crate) fn hash_text(hash: B256) -> String {
     format!("{hash:#x}")
 }
 
-pub(crate) fn parse_addr(table: &'static str, column: &'static str, text: &str) -> Result<Address> {
-    text.parse::<Address>().map_err(|err| corrupt(table, column, err.to_string()))
-}
-
-pub(crate) fn parse_hash(table: &'static str, column: &'static str, text: &str) -> Result<B256> {
-    text.parse::<B256>().map_err(|err| corrupt(table, column, err.to_string()))
+/// A stored text column read back as `T` (an address, a hash, a state name): a value that does not
+/// parse is a corrupt row naming its column.
+pub(crate) fn parse_text<T: std::str::FromStr<Err: std::fmt::Display>>(
+    table: &'static str,
+    column: &'static str,
+    text: &str,
+) -> Result<T> {
+    text.parse().map_err(|err: T::Err| corrupt(table, column, err.to_string()))
 }
 
 /// Every integer column is a signed 64-bit integer in both backends.
@@ -105,11 +107,11 @@ impl RawEvent {
         Ok(ChainEvent {
             position: LogPosition {
                 block_number: uint(T, "block_number", self.block_number)?,
-                block_hash: parse_hash(T, "block_hash", &self.block_hash)?,
+                block_hash: parse_text(T, "block_hash", &self.block_hash)?,
                 block_timestamp: uint(T, "block_timestamp", self.block_timestamp)?,
-                tx_hash: parse_hash(T, "tx_hash", &self.tx_hash)?,
+                tx_hash: parse_text(T, "tx_hash", &self.tx_hash)?,
                 log_index: uint(T, "log_index", self.log_index)?,
-                address: parse_addr(T, "address", &self.address)?,
+                address: parse_text(T, "address", &self.address)?,
             },
             event,
         })
@@ -181,8 +183,8 @@ macro_rules! stored_text {
 stored_text! {
     String, Text: String::clone, |_, _, text: &str| Ok(text.to_owned());
     Usdc, Amount: |a: &Usdc| amount_text(*a), parse_amount;
-    Address, Text: |a: &Address| addr_text(*a), parse_addr;
-    B256, Text: |h: &B256| hash_text(*h), parse_hash;
+    Address, Text: |a: &Address| addr_text(*a), parse_text;
+    B256, Text: |h: &B256| hash_text(*h), parse_text;
     RunState, Text: |s: &RunState| s.as_str().to_owned(), parse_text;
     AgentStatus, Text: |s: &AgentStatus| s.as_str().to_owned(), parse_text;
 }
@@ -230,14 +232,6 @@ where
     }
 }
 
-fn parse_text<T: std::str::FromStr<Err: std::fmt::Display>>(
-    table: &'static str,
-    column: &'static str,
-    text: &str,
-) -> Result<T> {
-    text.parse().map_err(|err: T::Err| corrupt(table, column, err.to_string()))
-}
-
 /// One `blocks` row (also the checkpoint's columns).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct RawBlock {
@@ -260,8 +254,8 @@ impl RawBlock {
     pub(crate) fn decode(&self, table: &'static str) -> Result<BlockRef> {
         Ok(BlockRef {
             number: uint(table, "number", self.number)?,
-            hash: parse_hash(table, "hash", &self.hash)?,
-            parent_hash: parse_hash(table, "parent_hash", &self.parent_hash)?,
+            hash: parse_text(table, "hash", &self.hash)?,
+            parent_hash: parse_text(table, "parent_hash", &self.parent_hash)?,
             timestamp: uint(table, "timestamp", self.timestamp)?,
         })
     }
@@ -301,6 +295,6 @@ mod tests {
     fn addresses_are_lowercase_hex() {
         let a: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".parse().unwrap();
         assert_eq!(addr_text(a), "0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
-        assert_eq!(parse_addr("t", "c", &addr_text(a)).unwrap(), a);
+        assert_eq!(parse_text::<Address>("t", "c", &addr_text(a)).unwrap(), a);
     }
 }

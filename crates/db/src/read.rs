@@ -15,7 +15,7 @@ use sqlx::{QueryBuilder, pool::PoolConnection};
 
 use crate::{
     AgentRow, BlockRef, ChainParams, Result, RunRow,
-    codec::{RawBlock, RawEvent, addr_text, amount_text, int, parse_addr, uint},
+    codec::{RawBlock, RawEvent, addr_text, amount_text, int, parse_text, uint},
     columns::{AGENTS, BLOCKS, EVENTS, PARAMS, RUNS, RawAgent, RawParams, RawRun},
     readpool::PgReadConn,
 };
@@ -630,7 +630,7 @@ impl Reader {
                         .event
                         .poster
                         .as_deref()
-                        .map(|p| parse_addr("events", "poster", p))
+                        .map(|p| parse_text("events", "poster", p))
                         .transpose()?,
                 })
             })

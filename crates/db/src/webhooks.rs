@@ -17,7 +17,7 @@ use sqlx::FromRow;
 
 use crate::{
     Result, Store,
-    codec::{addr_text, corrupt, int, parse_addr, uint},
+    codec::{addr_text, corrupt, int, parse_text, uint},
     read::FeedFilter,
     store::Inner,
 };
@@ -241,7 +241,7 @@ impl RawWebhook {
                     .agent_id
                     .map(|id| uint(T, "agent_id", id).map(AgentId))
                     .transpose()?,
-                poster: self.poster.map(|p| parse_addr(T, "poster", &p)).transpose()?,
+                poster: self.poster.map(|p| parse_text(T, "poster", &p)).transpose()?,
             },
             allow_private: self.allow_private,
             created_at: self.created_at,
