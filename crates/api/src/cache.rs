@@ -216,13 +216,10 @@ impl HeadReads {
             };
             if mine {
                 let number = self.started.fetch_add(1, Ordering::SeqCst) + 1;
-                let head = read_head().await;
-                *self.running.lock().unwrap_or_else(|e| e.into_inner()) = false;
-                let Ok(head) = head else {
-                    // Wake the waiters all the same: each tries a read of its own.
-                    self.done.send_modify(|_| ());
-                    return head;
-                };
+                // Ends the read when dropped: after it finished, or when this request is dropped
+                // in the middle of it (its client went away).
+                let _running = Running(self);
+                let head = read_head().await?;
                 self.done.send_modify(|done| {
                     if number > done.0 {
                         *done = (number, head);
@@ -235,6 +232,18 @@ impl HeadReads {
                 return read_head().await;
             }
         }
+    }
+}
+
+/// The read of [`HeadReads`] in progress; dropping it ends the read and wakes the requests
+/// waiting for it. Those that need a newer read than the last finished one (the read failed, or
+/// was dropped with its request) each try one of their own.
+struct Running<'a>(&'a HeadReads);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        *self.0.running.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.0.done.send_modify(|_| ());
     }
 }
 
@@ -438,6 +447,25 @@ mod tests {
         .await
         .expect("waiters hung on a failed read");
         assert!(all.iter().all(Result::is_err));
+    }
+
+    /// A client that goes away drops its request while that request is reading the head for
+    /// everyone (oha aborts its in-flight requests at the end of a timed run): the requests
+    /// waiting for that read, and those after it, must not wait forever.
+    #[tokio::test]
+    async fn a_dropped_head_read_leaves_no_request_waiting() {
+        let reads = HeadReads::new();
+        let mut first = Box::pin(reads.read_with(std::future::pending));
+        assert!(futures::poll!(&mut first).is_pending(), "the first request reads the head");
+        let mut waiting = Box::pin(reads.read_with(|| async { Ok(Some(head(3))) }));
+        assert!(futures::poll!(&mut waiting).is_pending(), "the second waits for that read");
+        drop(first);
+        let limit = std::time::Duration::from_secs(5);
+        let got = tokio::time::timeout(limit, waiting).await.expect("the waiting request hung");
+        assert_eq!(got.unwrap().map(|h| h.number), Some(3));
+        let later = reads.read_with(|| async { Ok(Some(head(4))) });
+        let got = tokio::time::timeout(limit, later).await.expect("a later request hung");
+        assert_eq!(got.unwrap().map(|h| h.number), Some(4));
     }
 
     #[test]
