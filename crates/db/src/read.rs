@@ -11,7 +11,7 @@
 use runs_primitives::{AgentId, ChainEvent, RunId, RunState, Usdc};
 use std::sync::LazyLock;
 
-use sqlx::{QueryBuilder, pool::PoolConnection};
+use sqlx::{FromRow, QueryBuilder, pool::PoolConnection};
 
 use crate::{
     AgentRow, BlockRef, ChainParams, Result, RunRow,
@@ -257,7 +257,7 @@ where
     DB: sqlx::Database,
     i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    // The checkpoint's columns, each as `head_<column>` ([`RawRunAtHead`]).
+    // The checkpoint's columns, each as `head_<column>` ([`RawHead`]).
     for column in BLOCKS.columns {
         qb.push("(SELECT ").push(column.name).push(" FROM checkpoint WHERE chain_id = ");
         qb.push_bind(chain).push(") AS head_").push(column.name).push(", ");
@@ -291,31 +291,39 @@ macro_rules! on_backend {
     }};
 }
 
-/// A run row read by [`push_run_select`]: the run, and the indexed head.
+/// The indexed head as [`push_run_select`] reads it, on every row (`head_<column>`); decoded from
+/// one row of a statement (they all carry the same).
 #[derive(Debug, sqlx::FromRow)]
-struct RawRunAtHead {
-    #[sqlx(flatten)]
-    view: RawRunView,
+struct RawHead {
     head_number: Option<i64>,
     head_hash: Option<String>,
     head_parent_hash: Option<String>,
     head_timestamp: Option<i64>,
 }
 
-impl RawRunAtHead {
-    fn head(&self) -> Result<Option<BlockRef>> {
-        match (&self.head_number, &self.head_hash, &self.head_parent_hash, &self.head_timestamp) {
-            (Some(number), Some(hash), Some(parent_hash), Some(timestamp)) => RawBlock {
-                number: *number,
-                hash: hash.clone(),
-                parent_hash: parent_hash.clone(),
-                timestamp: *timestamp,
+impl RawHead {
+    fn decode(self) -> Result<Option<BlockRef>> {
+        match (self.head_number, self.head_hash, self.head_parent_hash, self.head_timestamp) {
+            (Some(number), Some(hash), Some(parent_hash), Some(timestamp)) => {
+                RawBlock { number, hash, parent_hash, timestamp }.decode("checkpoint").map(Some)
             }
-            .decode("checkpoint")
-            .map(Some),
             _ => Ok(None),
         }
     }
+}
+
+/// Runs the statement of a [`push_run_select`] and decodes its rows, and the head from the first
+/// row only (decoding it from each of a page's rows was a tenth of the column reads).
+macro_rules! fetch_runs_at_head {
+    ($qb:expr, $conn:expr) => {{
+        let rows = $qb.build().fetch_all($conn).await?;
+        let head = rows.first().map(<RawHead as FromRow<_>>::from_row).transpose()?;
+        let views = rows
+            .iter()
+            .map(<RawRunView as FromRow<_>>::from_row)
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+        (head, views)
+    }};
 }
 
 /// Rows and the indexed head they were read at.
@@ -543,18 +551,18 @@ impl Reader {
         query: &RunQuery,
     ) -> Result<AtHead<Vec<RunView>>> {
         let chain = int("chain_id", chain_id)?;
-        let raw: Vec<RawRunAtHead> = on_backend!(self, |conn, Db, d| {
+        let (head, raw) = on_backend!(self, |conn, Db, d| {
             let mut qb = QueryBuilder::<Db>::new("SELECT ");
             push_run_select(&mut qb, d, chain);
             push_filter(&mut qb, d, &query.filter)?;
             push_page(&mut qb, d, query)?;
-            qb.build_query_as::<RawRunAtHead>().fetch_all(conn).await?
+            fetch_runs_at_head!(qb, conn)
         });
-        let head = match raw.first() {
-            Some(first) => first.head()?,
+        let head = match head {
+            Some(head) => head.decode()?,
             None => self.indexed_head(chain_id).await?,
         };
-        let rows = raw.iter().map(|r| r.view.decode()).collect::<Result<_>>()?;
+        let rows = raw.iter().map(RawRunView::decode).collect::<Result<_>>()?;
         Ok(AtHead { head, rows })
     }
 
@@ -579,15 +587,17 @@ impl Reader {
     ) -> Result<AtHead<Option<RunView>>> {
         let chain = int("chain_id", chain_id)?;
         let id = int("runs.run_id", run_id.get())?;
-        let raw: Option<RawRunAtHead> = on_backend!(self, |conn, Db, d| {
+        let (head, raw) = on_backend!(self, |conn, Db, d| {
             let mut qb = QueryBuilder::<Db>::new("SELECT ");
             push_run_select(&mut qb, d, chain);
             qb.push(" AND r.run_id = ").push_bind(id);
-            qb.build_query_as::<RawRunAtHead>().fetch_optional(conn).await?
+            fetch_runs_at_head!(qb, conn)
         });
-        match raw {
-            Some(raw) => Ok(AtHead { head: raw.head()?, rows: Some(raw.view.decode()?) }),
-            None => Ok(AtHead { head: self.indexed_head(chain_id).await?, rows: None }),
+        match (head, raw.first()) {
+            (Some(head), Some(raw)) => {
+                Ok(AtHead { head: head.decode()?, rows: Some(raw.decode()?) })
+            }
+            _ => Ok(AtHead { head: self.indexed_head(chain_id).await?, rows: None }),
         }
     }
 
@@ -768,15 +778,15 @@ impl Reader {
         arbitrator: runs_primitives::Address,
     ) -> Result<Vec<RunRow>> {
         let chain = int("chain_id", chain_id)?;
-        let raw: Vec<RawRunAtHead> = on_backend!(self, |conn, Db, d| {
+        let (_, raw) = on_backend!(self, |conn, Db, d| {
             let mut qb = QueryBuilder::<Db>::new("SELECT ");
             push_run_select(&mut qb, d, chain);
             qb.push(" AND r.arbitrator = ")
                 .push_bind(addr_text(arbitrator))
                 .push(" AND r.dispute IS NOT NULL ORDER BY r.run_id");
-            qb.build_query_as::<RawRunAtHead>().fetch_all(conn).await?
+            fetch_runs_at_head!(qb, conn)
         });
-        raw.iter().map(|r| r.view.run.decode()).collect()
+        raw.iter().map(|r| r.run.decode()).collect()
     }
 }
 
