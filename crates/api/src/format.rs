@@ -1,6 +1,9 @@
 //! How values look on the wire: ISO 8601 UTC times, EIP-55 addresses, amounts as base-unit
 //! strings, and the opaque keyset cursor.
 
+use std::cell::RefCell;
+
+use alloy_primitives::map::AddressHashMap;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use runs_db::read::{RunSort, SortOrder, SortValue};
 use runs_primitives::{Address, RunId, Usdc};
@@ -20,9 +23,30 @@ pub fn iso(unix: u64) -> String {
         .unwrap_or_default()
 }
 
+/// Addresses each worker thread keeps in EIP-55 form before it starts over.
+const CHECKSUMS_KEPT: usize = 4_096;
+
+thread_local! {
+    /// EIP-55 costs a keccak per address, and pages of runs name the same few addresses again
+    /// and again (the arbitrator on every run, repeat posters, the agents): each thread keeps
+    /// the ones it wrote. Without it, checksums were 5% of all CPU under a no-cache listing
+    /// load (bench/api.sh --profile).
+    static CHECKSUMS: RefCell<AddressHashMap<Box<str>>> = RefCell::default();
+}
+
 /// An address in EIP-55 mixed case.
 pub(crate) fn checksum(address: Address) -> String {
-    address.to_checksum(None)
+    CHECKSUMS.with_borrow_mut(|kept| {
+        if let Some(text) = kept.get(&address) {
+            return String::from(&**text);
+        }
+        let text = address.to_checksum(None);
+        if kept.len() >= CHECKSUMS_KEPT {
+            kept.clear();
+        }
+        kept.insert(address, text.as_str().into());
+        text
+    })
 }
 
 /// An amount as a decimal string of base units.
@@ -153,6 +177,19 @@ mod tests {
     fn checksummed_addresses() {
         let a: Address = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".parse().unwrap();
         assert_eq!(checksum(a), "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+        // Asked again (from the thread's kept forms), and past the bound, when they start over.
+        assert_eq!(checksum(a), "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+        let many: Vec<Address> = (0..CHECKSUMS_KEPT as u64 + 10)
+            .map(|i| {
+                Address::left_padding_from(&i.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_be_bytes())
+            })
+            .collect();
+        for round in 0..2 {
+            for address in &many {
+                assert_eq!(checksum(*address), address.to_checksum(None), "round {round}");
+            }
+        }
+        CHECKSUMS.with_borrow(|kept| assert!(kept.len() <= CHECKSUMS_KEPT));
     }
 
     #[test]
