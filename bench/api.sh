@@ -19,6 +19,8 @@
 #    sort), prints the markdown table and writes it to bench/results/api.md, stops the server.
 #
 # Options: --runs N  --duration SECS  --connections N  --reseed
+#   --profile  also samples every CPU (perf, apt-get install linux-perf) during one more no-cache
+#              page-1 load and adds where the time went, by process and by part of the server
 # Environment: BENCH_PG_URL (server, default postgres://postgres@127.0.0.1:5432),
 # BENCH_PG_SSLMODE (default disable, for the server and pgbench alike), RUST_LOG.
 # Load generators: `wrk` (apt-get install wrk) for the saturating loads; `oha` (optional; cargo
@@ -35,13 +37,15 @@ runs=1000000
 duration=10
 connections=64
 reseed=0
+profile=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --connections) connections="$2"; shift 2 ;;
     --reseed) reseed=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --profile) profile=1; shift ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -66,6 +70,7 @@ psql_db() { psql "$db_url" -X -q -v ON_ERROR_STOP=1 "$@"; }
 command -v psql >/dev/null || die "psql missing (apt-get install postgresql-client)"
 command -v pgbench >/dev/null || die "pgbench missing (apt-get install postgresql-contrib)"
 command -v wrk >/dev/null || die "wrk missing (apt-get install wrk)"
+[ "$profile" = 0 ] || command -v perf >/dev/null || die "perf missing (apt-get install linux-perf)"
 # oha (optional) measures latency at a fixed request rate, which a saturating load cannot show.
 have_oha=0
 command -v oha >/dev/null && have_oha=1
@@ -120,7 +125,17 @@ head_cols=""
 for col in number hash parent_hash timestamp; do
   head_cols+="(SELECT $col FROM checkpoint WHERE chain_id = $chain) AS head_$col, "
 done
-run_cols="r.run_id, r.poster, r.spec_uri, r.reward::text AS reward, r.fee::text AS fee, r.deadline, r.state, r.agent_id, r.agent_wallet, r.deliverable_uri, r.revision_count, r.max_revisions, r.claim_timeout, r.review_period, r.funded, r.claimed_at, r.submitted_at, r.timer_start, r.created_at, r.updated_at, r.created_block, r.updated_block, a.stake::text AS agent_stake, a.pending_unstake::text AS agent_pending"
+# The select lists of crates/db/src/columns.rs (`Table::qualified_select_list`): every column
+# but chain_id, amounts and JSON read as text. Taken from the catalog, so a column added to the
+# schema is read here as the server reads it.
+select_list() { # table alias -> "alias.col, alias.amount::text AS amount, ..."
+  psql_db -tAc "SELECT string_agg(CASE WHEN data_type IN ('numeric', 'json', 'jsonb')
+      THEN '$2' || column_name || '::text AS ' || column_name ELSE '$2' || column_name END,
+      ', ' ORDER BY ordinal_position)
+    FROM information_schema.columns
+    WHERE table_schema = current_schema() AND table_name = '$1' AND column_name <> 'chain_id'"
+}
+run_cols="$(select_list runs r.), a.stake::text AS agent_stake, a.pending_unstake::text AS agent_pending"
 run_from="FROM runs r LEFT JOIN agents a ON a.chain_id = r.chain_id AND a.agent_id = r.agent_id WHERE r.chain_id = $chain"
 run_select="SELECT $head_cols$run_cols $run_from"
 amount="'$(printf '%078d' "$min_reward_units")'::numeric" # amount_text: zero-padded, cast
@@ -141,7 +156,7 @@ deep_cursor="$(cursor "$deep_at" "$deep_id" "$deep_page")"
 page2_cursor="$(cursor "$p2_at" "$p2_id" 2)"
 deep_sql="$run_select $filter AND (r.created_at, r.run_id) < ($deep_at, $deep_id) $order;"
 get_sql="$run_select AND r.run_id = :id;"
-events_sql="SELECT block_number, block_hash, block_timestamp, tx_hash, log_index, address, kind, run_id, agent_id, payload::text AS payload FROM events WHERE chain_id = $chain AND run_id = :id ORDER BY block_number, log_index;"
+events_sql="SELECT $(select_list events "") FROM events WHERE chain_id = $chain AND run_id = :id ORDER BY block_number, log_index;"
 
 # One pgbench transaction = the statements the handler sends for one request: the listing (with
 # the head), or the run (with the head) and its events. The chain parameters and a listing's
@@ -267,6 +282,8 @@ http_load() { # name path|@ids|@zipf -> "rps p50 p99 errors" (wrk, saturating: e
     out="$(wrk -t"$threads" -c"$connections" -d"${duration}s" --latency "$base$target")"
   fi
   rps="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")"
+  # No answers is a broken server or load, not a figure: stop rather than tabulate zeros.
+  [ "${rps:-0}" -gt 0 ] || { printf '%s\n' "$out" >&2; die "$name: wrk got no answers"; }
   p50="$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")"
   p99="$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
   errors="$(awk '/Non-2xx/ { print $NF } /Socket errors/ { print "socket" }' <<<"$out" | paste -sd+ -)"
@@ -283,6 +300,10 @@ rate_load() { # name path|@ids rate -> "p50 p99 errors" (oha at a fixed rate, la
     out="$(oha -z "${duration}s" -c "$connections" -q "$rate" --latency-correction --no-tui \
       --output-format json "$base$target")"
   fi
+  [ "$(jq -r '.statusCodeDistribution["200"] // 0' <<<"$out")" -gt 0 ] || {
+    jq -c '{summary, statusCodeDistribution, errorDistribution}' <<<"$out" >&2
+    die "$name: oha got no 200 answers"
+  }
   jq -r '[((.latencyPercentiles.p50 // 0) * 1000 * 100 | round / 100),
     ((.latencyPercentiles.p99 // 0) * 1000 * 100 | round / 100),
     ([.statusCodeDistribution | to_entries[] | select(.key != "200") | .value] | add // 0)]
@@ -374,19 +395,53 @@ hit_rate="$(awk -v h="$hits" -v m="$misses" 'BEGIN { if (h + m > 0) printf "%.1f
 cache_bytes="$(cache_count runs_api_cache_bytes)"
 stop_server
 
+# Where the CPU goes while the no-cache listing is saturated: every CPU sampled (perf,
+# cpu-clock, so it works without hardware counters), samples split by process (the server is its
+# tokio workers) and the server's by part, from the symbol names.
+profile_load() { # path -> markdown table on stdout
+  say "profile: page 1, no cache (wrk under perf record, ${duration}s)"
+  perf record -q -a -e cpu-clock -F 999 -o "$work/perf.data" -- \
+    wrk -t"$threads" -c"$connections" -d"${duration}s" "$base$1" >"$work/profile-wrk.out" 2>/dev/null ||
+    die "perf record failed (as root, or kernel.perf_event_paranoid <= 0)"
+  perf report -i "$work/perf.data" -n --no-children --sort comm,sym -g none --stdio -t '|' 2>/dev/null |
+    awk -F'|' -v rps="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$work/profile-wrk.out")" '
+      $1 ~ /%/ {
+        # Sample counts, not the printed percentages: thousands of rounded ones do not add up.
+        samples = $2 + 0; comm = $3; sym = $4; gsub(/^ +| +$/, "", comm); all += samples
+        if (comm == "postgres") part = "Postgres (its processes, kernel time included)"
+        else if (comm == "wrk") part = "wrk (the load generator)"
+        else if (comm != "tokio-rt-worker" && comm != "runs") part = "anything else"
+        else if (sym ~ /\[k\]/) part = "server: kernel (its sockets to the client and to Postgres)"
+        else if (sym ~ /sqlx/) part = "server: sqlx (Postgres protocol, row decoding by column name)"
+        else if (sym ~ /keccak|checksum/) part = "server: EIP-55 address checksums (keccak)"
+        else if (sym ~ /serde/) part = "server: JSON encoding (serde_json)"
+        else if (sym ~ /_?mi_[a-z]|malloc|__rust_(re|de)?alloc|[^a-z]free/) part = "server: memory allocation"
+        else if (sym ~ /memmove|memcpy|memset/) part = "server: memory copies"
+        else if (sym ~ /hyper|axum|tower|http::/) part = "server: HTTP (hyper, axum, tower)"
+        else part = "server: the rest (handlers, decoding into domain types, tokio, libc)"
+        total[part] += samples
+      }
+      END {
+        printf "| where (page 1, no cache, %s req/s under perf; %d samples) | share of all CPU samples |\n|---|--:|\n", rps, all
+        for (part in total) printf "| %s | %.1f%% |\n", part, 100 * total[part] / all
+      }' | { read -r head; read -r rule; printf '%s\n%s\n' "$head" "$rule"; sort -t'|' -k3 -rn; }
+}
+
 # ---- the same without the cache -----------------------------------------------------------------
 start_server --no-cache
 for path in "$list_path" "$deep_path" "/api/runs/1"; do
   for _ in $(seq 1 20); do curl -fsS -o /dev/null "$base$path"; done
 done
-mean2() { # name target -> "rps p50 p99 errors", the mean of two runs
-  { http_load "$@"; http_load "$@"; } | awk '{ r += $1; a += $2; b += $3; e = e (NR > 1 ? "+" : "") $4 }
-    END { printf "%.0f %.2f %.2f %s\n", r / NR, a / NR, b / NR, e }'
-}
-read -r n_list_rps n_list_p50 n_list_p99 n_list_err < <(mean2 "page 1, no cache" "$list_path")
-read -r n_deep_rps n_deep_p50 n_deep_p99 n_deep_err < <(mean2 "page $deep_page, no cache" "$deep_path")
-read -r n_get_rps n_get_p50 n_get_p99 n_get_err < <(mean2 "run by id, no cache" @ids)
+# Paired with pgbench like the cached loads: the ratio of a no-cache load is to the pgbench run
+# taken right after it, not to one taken minutes before on a machine whose speed has drifted.
+read -r n_list_rps n_list_p50 n_list_p99 n_list_err q_list_tps _ _ n_list_rounds \
+  < <(paired "page 1, no cache" "$list_path" "$work/list.sql")
+read -r n_deep_rps n_deep_p50 n_deep_p99 n_deep_err q_deep_tps _ _ n_deep_rounds \
+  < <(paired "page $deep_page, no cache" "$deep_path" "$work/deep.sql")
+read -r n_get_rps n_get_p50 n_get_p99 n_get_err q_get_tps _ _ n_get_rounds \
+  < <(paired "run by id, no cache" @ids "$work/get.sql")
 read -r nz_rps nz_p50 nz_p99 nz_err < <(http_load "run by id, Zipf ids, no cache" @zipf)
+[ "$profile" = 0 ] || profile_load "$list_path" >"$work/profile.md"
 stop_server
 
 # ---- report -------------------------------------------------------------------------------------
@@ -406,9 +461,9 @@ else
   ok_p99="not measured (no oha)"
 fi
 ok_ratio="$(yes_no le 2 "$(min "$r_list" "$r_deep" "$r_get")")"
-n_list="$(ratio "$n_list_rps" "$p_list_tps")"
-n_deep="$(ratio "$n_deep_rps" "$p_deep_tps")"
-n_get="$(ratio "$n_get_rps" "$p_get_tps")"
+n_list="$(ratio "$n_list_rps" "$q_list_tps")"
+n_deep="$(ratio "$n_deep_rps" "$q_deep_tps")"
+n_get="$(ratio "$n_get_rps" "$q_get_tps")"
 ok_nocache="$(yes_no le 0.7 "$(min "$n_list" "$n_deep" "$n_get")")"
 ok_deep="$(yes_no eval 'le "$deep_p99" 1.2 && le "$deep_rps" 1.2')"
 ok_plan="$(yes_no test "$plan_list" != "no index" -a "$plan_deep" != "no index")"
@@ -423,20 +478,21 @@ out="bench/results/api.md"
   printf 'load generators share the machine; Postgres over loopback TCP with `sslmode=%s` for the ' "${BENCH_PG_SSLMODE:-disable}"
   printf 'server and pgbench alike. %s s per measurement, %s connections. ' "$duration" "$connections"
   printf '`state=OPEN&minReward=100` matches %s runs (`pagination.total`).\n\n' "$total"
-  printf '| endpoint | cached req/s | p50 / p99 ms | p50 / p99 ms at %s req/s | no cache req/s | p50 / p99 ms | pgbench tx/s | pgbench p50 / p99 ms | cached / pgbench | no cache / pgbench |\n' "$rate"
-  printf '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n'
-  printf '| `GET %s` (page 1) | %s | %s / %s | %s / %s | %s | %s / %s | %s | %s / %s | %s | %s |\n' "$list_path" \
-    "$h_list_rps" "$h_list_p50" "$h_list_p99" "$r_list_p50" "$r_list_p99" \
-    "$n_list_rps" "$n_list_p50" "$n_list_p99" "$p_list_tps" "$p_list_p50" "$p_list_p99" "$r_list" "$n_list"
-  printf '| same, page %s via `cursor` | %s | %s / %s | %s / %s | %s | %s / %s | %s | %s / %s | %s | %s |\n' "$deep_page" \
-    "$h_deep_rps" "$h_deep_p50" "$h_deep_p99" "$r_deep_p50" "$r_deep_p99" \
-    "$n_deep_rps" "$n_deep_p50" "$n_deep_p99" "$p_deep_tps" "$p_deep_p50" "$p_deep_p99" "$r_deep" "$n_deep"
-  printf '| `GET /api/runs/{id}` (cached: one id repeated; no cache and pgbench: random ids) | %s | %s / %s | %s / %s | %s | %s / %s | %s | %s / %s | %s | %s |\n' \
+  printf '| endpoint | cached req/s | p50 / p99 ms | p50 / p99 ms at %s req/s | pgbench tx/s | pgbench p50 / p99 ms | cached / pgbench | no cache req/s | p50 / p99 ms | pgbench tx/s | no cache / pgbench |\n' "$rate"
+  printf '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n'
+  row() { # label then the 14 figures of one endpoint
+    printf '| %s | %s | %s / %s | %s / %s | %s | %s / %s | %s | %s | %s / %s | %s | %s |\n' "$@"
+  }
+  row "\`GET $list_path\` (page 1)" "$h_list_rps" "$h_list_p50" "$h_list_p99" "$r_list_p50" "$r_list_p99" \
+    "$p_list_tps" "$p_list_p50" "$p_list_p99" "$r_list" "$n_list_rps" "$n_list_p50" "$n_list_p99" "$q_list_tps" "$n_list"
+  row "same, page $deep_page via \`cursor\`" "$h_deep_rps" "$h_deep_p50" "$h_deep_p99" "$r_deep_p50" "$r_deep_p99" \
+    "$p_deep_tps" "$p_deep_p50" "$p_deep_p99" "$r_deep" "$n_deep_rps" "$n_deep_p50" "$n_deep_p99" "$q_deep_tps" "$n_deep"
+  row "\`GET /api/runs/{id}\` (cached: one id repeated; no cache and pgbench: random ids)" \
     "$h_get_rps" "$h_get_p50" "$h_get_p99" "$r_get_p50" "$r_get_p99" \
-    "$n_get_rps" "$n_get_p50" "$n_get_p99" "$p_get_tps" "$p_get_p50" "$p_get_p99" "$r_get" "$n_get"
-  printf '| `GET /api/runs/{id}`, Zipf ids (s = 1): **%s%% hits** (%s hits, %s misses; %s bytes cached) | %s | %s / %s | | %s | %s / %s | | | %s | %s |\n' \
-    "$hit_rate" "$hits" "$misses" "$cache_bytes" "$z_rps" "$z_p50" "$z_p99" "$nz_rps" "$nz_p50" "$nz_p99" \
-    "$(ratio "$z_rps" "$p_get_tps")" "$(ratio "$nz_rps" "$p_get_tps")"
+    "$p_get_tps" "$p_get_p50" "$p_get_p99" "$r_get" "$n_get_rps" "$n_get_p50" "$n_get_p99" "$q_get_tps" "$n_get"
+  printf '| `GET /api/runs/{id}`, Zipf ids (s = 1): **%s%% hits** (%s hits, %s misses; %s bytes cached) | %s | %s / %s | | | | %s | %s | %s / %s | | %s |\n' \
+    "$hit_rate" "$hits" "$misses" "$cache_bytes" "$z_rps" "$z_p50" "$z_p99" "$(ratio "$z_rps" "$p_get_tps")" \
+    "$nz_rps" "$nz_p50" "$nz_p99" "$(ratio "$nz_rps" "$q_get_tps")"
   printf '\n'
   printf -- '- **req/s, p50, p99**: wrk, %s connections each sending its next request as soon as the ' "$connections"
   printf 'previous one is answered (saturation: the latency is the queue, about connections / throughput). '
@@ -446,12 +502,15 @@ out="bench/results/api.md"
   printf 'latency corrected for coordinated omission: the latency a client sees below saturation. '
   printf 'Three runs each; the run with the median p99 is shown (p99s of all three: page 1 %s, ' "$r_list_all"
   printf 'page %s %s, by id %s).\n' "$deep_page" "$r_deep_all" "$r_get_all"
-  printf -- '- **no cache**: the same saturating loads against `runs serve --no-cache`, means of two runs, '
-  printf 'compared with the same pgbench figures. **Zipf**: run ids drawn as floor(N^u), u uniform, from '
+  printf -- '- **no cache**: the same saturating loads against `runs serve --no-cache`, paired with pgbench the '
+  printf 'same way (means of two rounds; the ratios of the rounds: page 1 %s, page %s %s, by id %s). **Zipf**' \
+    "$n_list_rounds" "$deep_page" "$n_deep_rounds" "$n_get_rounds"
+  printf ': run ids drawn as floor(N^u), u uniform, from '
   printf 'the cache as the loads above left it; the hit rate is the cache'"'"'s own count (`/metrics`) over that load.\n'
   printf -- '- **pgbench**: `-M prepared`, %s clients; one transaction = the statements the handler sends for ' "$connections"
-  printf 'one request, same SQL text with the bound values as literals: the listing (which reads the '
-  printf 'indexed head in the same statement), or the run (with the head) and its events.\n\n'
+  printf 'one request, same SQL text (the select lists of every column, as the server reads them) with the '
+  printf 'bound values as literals: the listing (which reads the indexed head in the same statement), '
+  printf 'or the run (with the head) and its events.\n\n'
   printf '| target | result | met |\n|---|---|---|\n'
   printf '| p99 <= 5 ms for all three (at %s req/s) | %s / %s / %s ms | %s |\n' "$rate" \
     "$r_list_p99" "$r_deep_p99" "$r_get_p99" "$ok_p99"
@@ -462,6 +521,10 @@ out="bench/results/api.md"
     "$plan_list" "$deep_page" "$plan_deep" "$ok_plan"
   if [ "$(awk -F+ '{ for (i = 1; i <= NF; i++) if ($i != 0) n++; print n + 0 }' <<<"$errors")" != 0 ]; then
     printf '\nNon-2xx or socket errors (wrk x6, oha x3 medians): %s\n' "$errors"
+  fi
+  if [ "$profile" = 1 ]; then
+    printf '\n#### Where the time goes without the cache\n\n'
+    cat "$work/profile.md"
   fi
   printf '\n<details><summary>Plans (EXPLAIN ANALYZE)</summary>\n\n'
   cat "$work/plans.md"
