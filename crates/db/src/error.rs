@@ -55,3 +55,87 @@ pub enum Error {
 
 /// The db crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether the same operation may pass if it is tried again: the connection, the server or
+    /// the database file was in the way (a lost or refused connection, a full pool, a busy or
+    /// locked SQLite file, a serialization failure or deadlock, a server shutting down or out of
+    /// disk). A data or constraint error, a value that does not decode, a schema that does not
+    /// match or a corrupt row fails the same way every time, so retrying it would loop forever.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Sqlx(err) => sqlx_transient(err),
+            Self::Io { .. } => true,
+            Self::Migrate(_)
+            | Self::UnsupportedUrl { .. }
+            | Self::Corrupt { .. }
+            | Self::OutOfRange { .. }
+            | Self::Json(_) => false,
+        }
+    }
+}
+
+fn sqlx_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                pg_transient(pg.code())
+            } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                db.code().and_then(|code| code.parse::<i32>().ok()).is_some_and(sqlite_transient)
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Postgres SQLSTATEs of the server's state rather than the statement's: classes 08 (connection
+/// exception), 40 (transaction rollback: serialization failure, deadlock), 53 (insufficient
+/// resources: disk full, out of memory, too many connections), 57 (operator intervention:
+/// shutdown, cancelled statement) and 58 (system error), and a lock or object in use (55P03,
+/// 55006).
+fn pg_transient(code: &str) -> bool {
+    matches!(code.get(..2), Some("08" | "40" | "53" | "57" | "58"))
+        || matches!(code, "55P03" | "55006")
+}
+
+/// SQLite result codes (the primary code, the low byte of an extended one) that another attempt
+/// may pass: BUSY, LOCKED, IOERR, FULL, CANTOPEN and PROTOCOL.
+fn sqlite_transient(code: i32) -> bool {
+    matches!(code & 0xff, 5 | 6 | 10 | 13 | 14 | 15)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_of_the_server_state_are_transient() {
+        for code in
+            ["08006", "40001", "40P01", "53100", "53300", "57P01", "57014", "58030", "55P03"]
+        {
+            assert!(pg_transient(code), "{code}");
+        }
+        // Unique and foreign-key violations, a bad number, an undefined column, internal errors.
+        for code in ["23505", "23503", "22P02", "22003", "42703", "42P01", "XX000", "25P02"] {
+            assert!(!pg_transient(code), "{code}");
+        }
+        // BUSY, LOCKED, BUSY_SNAPSHOT (517), IOERR_WRITE (778), FULL.
+        for code in [5, 6, 517, 778, 13] {
+            assert!(sqlite_transient(code), "{code}");
+        }
+        // ERROR, CORRUPT, CONSTRAINT_UNIQUE (2067), MISMATCH.
+        for code in [1, 11, 2067, 20] {
+            assert!(!sqlite_transient(code), "{code}");
+        }
+        assert!(!Error::Corrupt { table: "t", column: "c", reason: "x".into() }.is_transient());
+        assert!(Error::Sqlx(sqlx::Error::PoolTimedOut).is_transient());
+        assert!(!Error::Sqlx(sqlx::Error::RowNotFound).is_transient());
+    }
+}

@@ -540,7 +540,10 @@ async fn a_failed_commit_leaves_nothing(db: &TestDb) {
         checkpoint: block(LAST + 1, 0),
         keep_blocks: 64,
     };
-    assert!(db.store.commit_range(CHAIN, &bad).await.is_err());
+    let err = db.store.commit_range(CHAIN, &bad).await.unwrap_err();
+    // The same commit would fail the same way again: the indexer stops on it instead of
+    // retrying forever.
+    assert!(!err.is_transient(), "{err}");
     assert_eq!(db.store.snapshot(CHAIN).await.unwrap(), before);
     assert_eq!(db.store.checkpoint(CHAIN).await.unwrap(), Some(block(LAST, 0)));
     assert_eq!(db.store.recent_blocks(CHAIN).await.unwrap()[0], block(LAST, 0));
@@ -1012,7 +1015,53 @@ backends!(
     window_is_pruned_to_keep_blocks,
     large_ranges_commit_in_one_transaction,
     writer_lock_excludes_a_second_holder,
+    errors_tell_a_retry_from_a_stop,
 );
+
+async fn errors_tell_a_retry_from_a_stop(db: &TestDb) {
+    use sqlx::Connection;
+    // The database was in the way, not the statement: Postgres ends the session (57P01, as on a
+    // restart), or another writer holds SQLite's lock (SQLITE_BUSY, with no busy wait).
+    let in_the_way: runs_db::Error = match (db.store.pg_pool(), db.store.sqlite_path()) {
+        (Some(pool), _) => sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())")
+            .execute(pool)
+            .await
+            .unwrap_err()
+            .into(),
+        (_, Some(path)) => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .busy_timeout(Duration::ZERO);
+            let mut holder = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut holder).await.unwrap();
+            let mut other = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+            let err = sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap_err();
+            sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+            err.into()
+        }
+        _ => unreachable!(),
+    };
+    assert!(in_the_way.is_transient(), "{in_the_way}");
+    // Nothing listening: refused until the server is back.
+    let refused: runs_db::Error =
+        sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:1/none")
+            .await
+            .unwrap_err()
+            .into();
+    assert!(refused.is_transient(), "{refused}");
+    // A statement the schema does not support fails the same way every time.
+    let wrong: runs_db::Error = match (db.store.pg_pool(), db.store.sqlite_pool()) {
+        (Some(pool), _) => {
+            sqlx::query("SELECT * FROM no_such_table").execute(pool).await.unwrap_err()
+        }
+        (_, Some(pool)) => {
+            sqlx::query("SELECT * FROM no_such_table").execute(pool).await.unwrap_err()
+        }
+        _ => unreachable!(),
+    }
+    .into();
+    assert!(!wrong.is_transient(), "{wrong}");
+}
 
 /// How many generic and custom plans the session's prepared statements containing `marker` used.
 async fn plans_used(conn: &mut sqlx::PgConnection, marker: &str) -> (i64, i64) {
