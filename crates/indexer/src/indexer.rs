@@ -555,9 +555,10 @@ const fn within_window(to: u64, head: u64, keep_blocks: u64) -> bool {
     to.saturating_add(keep_blocks) >= head
 }
 
-/// Whether a store error may pass on retry (a lost connection, a busy database, a failed write).
+/// Whether a store error may pass on retry ([`runs_db::Error::is_transient`]): a commit that
+/// fails on its data stops the indexer with the error instead of retrying it forever.
 fn transient(err: &runs_db::Error) -> bool {
-    matches!(err, runs_db::Error::Sqlx(_) | runs_db::Error::Io { .. })
+    err.is_transient()
 }
 
 /// Checks that the headers and logs of a range were read from one chain: `to` did not change
