@@ -70,9 +70,13 @@ contract GasBenchmark is Base {
     }
 
     /// @dev Calls `target` with `data` from `from`, records execution and transaction gas as `name`.
-    function _measure(string memory group, string memory name, address target, address from, bytes memory data)
-        internal
-    {
+    function _measure(
+        string memory group,
+        string memory name,
+        address target,
+        address from,
+        bytes memory data
+    ) internal {
         // Warm the account the transaction is sent to, as a transaction's `to` always is, without
         // touching its storage (`usdc()` returns an immutable).
         (bool warmed,) = target.staticcall(abi.encodeWithSignature("usdc()"));
@@ -136,7 +140,9 @@ contract GasBenchmark is Base {
     }
 
     function test_Gas_requestRevision() public {
-        _escrow("requestRevision", poster, abi.encodeCall(IRunEscrow.requestRevision, (submittedRunId, REASON)));
+        _escrow(
+            "requestRevision", poster, abi.encodeCall(IRunEscrow.requestRevision, (submittedRunId, REASON))
+        );
     }
 
     function test_Gas_reject() public {
@@ -172,7 +178,9 @@ contract GasBenchmark is Base {
     }
 
     function test_Gas_submitEvidence() public {
-        _escrow("submitEvidence", poster, abi.encodeCall(IRunEscrow.submitEvidence, (disputedRunId, EVIDENCE)));
+        _escrow(
+            "submitEvidence", poster, abi.encodeCall(IRunEscrow.submitEvidence, (disputedRunId, EVIDENCE))
+        );
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -217,16 +225,28 @@ contract GasBenchmark is Base {
     //////////////////////////////////////////////////////////////*/
 
     function test_Gas_register() public {
-        _measure(VAULT, "register", address(vault), stranger, abi.encodeCall(IStakeVault.register, ("ipfs://agent")));
+        _measure(
+            VAULT,
+            "register",
+            address(vault),
+            stranger,
+            abi.encodeCall(IStakeVault.register, ("ipfs://agent"))
+        );
     }
 
     function test_Gas_stake() public {
-        _measure(VAULT, "stake", address(vault), otherAgentWallet, abi.encodeCall(IStakeVault.stake, (MIN_STAKE)));
+        _measure(
+            VAULT, "stake", address(vault), otherAgentWallet, abi.encodeCall(IStakeVault.stake, (MIN_STAKE))
+        );
     }
 
     function test_Gas_requestUnstake() public {
         _measure(
-            VAULT, "requestUnstake", address(vault), agentWallet, abi.encodeCall(IStakeVault.requestUnstake, (MIN_STAKE))
+            VAULT,
+            "requestUnstake",
+            address(vault),
+            agentWallet,
+            abi.encodeCall(IStakeVault.requestUnstake, (MIN_STAKE))
         );
     }
 }
