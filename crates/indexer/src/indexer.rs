@@ -379,7 +379,7 @@ impl Indexer {
         let started = Instant::now();
         let (store, chain_id) = (&self.store, self.chain_id);
         let stats = Retry::new("commit (rolled back)", self.config.backoff)
-            .run(transient, || store.commit_range(chain_id, commit))
+            .run(runs_db::Error::is_transient, || store.commit_range(chain_id, commit))
             .instrument(info_span!(target: TARGET, "range", from, to))
             .await?;
         let backfill_from = *self.backfill_from.get_or_insert(from);
@@ -423,7 +423,7 @@ impl Indexer {
             });
         };
         let stats = Retry::new("rollback (rolled back)", self.config.backoff)
-            .run(transient, || store.rollback_to(chain_id, &ancestor))
+            .run(runs_db::Error::is_transient, || store.rollback_to(chain_id, &ancestor))
             .await?;
         warn!(
             target: TARGET,
@@ -553,12 +553,6 @@ async fn fetch_range(
 /// every header, is not read ahead, and is committed with the secondary indexes in place.
 const fn within_window(to: u64, head: u64, keep_blocks: u64) -> bool {
     to.saturating_add(keep_blocks) >= head
-}
-
-/// Whether a store error may pass on retry ([`runs_db::Error::is_transient`]): a commit that
-/// fails on its data stops the indexer with the error instead of retrying it forever.
-fn transient(err: &runs_db::Error) -> bool {
-    err.is_transient()
 }
 
 /// Checks that the headers and logs of a range were read from one chain: `to` did not change
